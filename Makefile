@@ -1,0 +1,76 @@
+# consent-guard: `make run` runs the whole system locally, `make test` checks everything.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export AWS_DEFAULT_REGION ?= eu-west-1
+
+VENV := .venv
+TOOLS := .venv-tools
+PY := $(VENV)/bin/python
+# Python 3.13 is what Lambda runs; find it on PATH or through pyenv, or say clearly that it is missing.
+PYTHON313 ?= $(shell for c in python3.13 $$HOME/.pyenv/versions/3.13*/bin/python3.13 /usr/local/bin/python3.13 /usr/bin/python3.13; do \
+	PYENV_VERSION=$$(ls $$HOME/.pyenv/versions 2>/dev/null | grep '^3\.13' | tail -1) $$c -c 'import sys; assert sys.version_info[:2] == (3, 13)' >/dev/null 2>&1 \
+	&& { PYENV_VERSION=$$(ls $$HOME/.pyenv/versions 2>/dev/null | grep '^3\.13' | tail -1) $$c -c 'import sys; print(sys.executable)'; break; }; done)
+PORT ?= 3000
+
+.PHONY: help venv tools lint typecheck validate build test test-unit test-handlers test-e2e run demo token redrive clean lock
+
+help: ## this list
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements-dev.txt constraints-dev.txt shared/requirements.txt
+	@if [ -z "$(PYTHON313)" ]; then echo "ERROR: Python 3.13 not found. Install it (e.g. 'pyenv install 3.13') or pass PYTHON313=/path/to/python3.13" >&2; exit 1; fi
+	@test -x $(PY) || $(PYTHON313) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt -c constraints-dev.txt
+	@touch $@
+
+$(TOOLS)/.installed: requirements-tools.txt constraints-tools.txt
+	@if [ -z "$(PYTHON313)" ]; then echo "ERROR: Python 3.13 not found (needed by sam build for python3.13)" >&2; exit 1; fi
+	@test -x $(TOOLS)/bin/python || $(PYTHON313) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install -q --disable-pip-version-check -r requirements-tools.txt -c constraints-tools.txt
+	@touch $@
+
+venv: $(VENV)/.installed ## create the app venv (Python 3.13, pinned)
+tools: $(TOOLS)/.installed ## create the SAM/cfn-lint tool venv
+
+lint: venv ## ruff + mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy shared functions
+
+validate: tools ## sam validate --lint and cfn-lint (with the serverless rules)
+	SAM_CLI_TELEMETRY=0 $(TOOLS)/bin/sam validate --lint --template template.yaml
+	$(TOOLS)/bin/cfn-lint template.yaml --append-rules cfn_lint_serverless.rules
+
+build: venv tools ## sam build for python3.13/arm64, then precompile bytecode (Lambda's code dir is read-only)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(TOOLS)/bin/sam build --cached --parallel
+	$(PY) -m compileall -q -j 0 --invalidation-mode unchecked-hash .aws-sam/build
+
+test-unit: venv ## pure unit tests (no sockets)
+	$(VENV)/bin/pytest -q tests/unit
+
+test-handlers: venv ## handler tests on moto with the events/*.json files
+	$(VENV)/bin/pytest -q tests/handlers
+
+test-e2e: venv ## end-to-end over real HTTP against the local stack
+	$(VENV)/bin/pytest -q tests/e2e
+
+test: lint validate build ## everything CI runs: lint, template checks, sam build, all tests
+	$(VENV)/bin/pytest -q -n 2 --dist loadfile tests
+
+run: venv ## the whole system locally: moto + HTTP API on http://127.0.0.1:$(PORT)
+	PYTHONPATH=shared $(PY) -m tests.local_stack --port $(PORT)
+
+demo: venv ## drive a full story against the running local stack
+	PYTHONPATH=shared $(PY) -m tests.local_stack.demo --url http://127.0.0.1:$(PORT)
+
+token: venv ## mint a local JWT: make token SUB=alice GROUPS=moderators [SCOPE=consent-guard/platform]
+	@PYTHONPATH=shared $(PY) -m tests.local_stack.token --sub "$(or $(SUB),alice)" --groups "$(GROUPS)" --scope "$(SCOPE)"
+
+redrive: venv ## move messages from a DLQ back to its source queue on the local stack: make redrive QUEUE=NotificationDLQ
+	PYTHONPATH=shared $(PY) -m tests.local_stack.redrive --url http://127.0.0.1:$(PORT) --queue "$(or $(QUEUE),NotificationDLQ)"
+
+lock: ## re-resolve the pinned constraint files
+	rm -rf /tmp/cg-lock && $(PYTHON313) -m venv /tmp/cg-lock && /tmp/cg-lock/bin/pip install -q -r requirements-dev.txt && /tmp/cg-lock/bin/pip freeze > constraints-dev.txt
+
+clean: ## remove venvs and build output
+	rm -rf $(VENV) $(TOOLS) .aws-sam .local
