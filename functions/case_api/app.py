@@ -1,0 +1,15 @@
+"""Case API: cases, queues, decisions, appeals and a person's notifications, over the HTTP API."""
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from consent_guard.http.case_api import app
+from consent_guard.observability import logger, metrics
+
+__all__ = ["app", "lambda_handler"]
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:  # type: ignore[type-arg]
+    return app.resolve(event, context)

@@ -1,0 +1,12 @@
+"""Scheduled re-review: acts on every timer that is due, within the invocation's time budget."""
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from consent_guard.consumers import run_scheduled_review
+from consent_guard.observability import logger, metrics
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:  # type: ignore[type-arg]
+    return run_scheduled_review(event, context)

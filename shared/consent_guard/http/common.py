@@ -1,0 +1,160 @@
+"""What every HTTP function shares: the caller's identity, body limits, and the one mapping of domain
+exceptions to HTTP responses. Error bodies never echo the request."""
+
+from __future__ import annotations
+
+import json
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+
+from consent_guard.auth import Principal, principal_from_event
+from consent_guard.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    NotFound,
+    StorageUnavailable,
+    TooManyRequests,
+)
+from consent_guard.models.api import ErrorBody
+from consent_guard.observability import logger
+from consent_guard.repository import IdempotencyMismatch, InvalidCursor
+
+MAX_BODY_BYTES = 16 * 1024  # reports and context are small; anything larger is refused before parsing
+
+
+def _error(
+    status: HTTPStatus, code: str, message: str, headers: dict[str, str] | None = None, **extra: Any
+) -> Response[str]:
+    body = {"code": code, "message": message, **extra}
+    return Response(
+        status_code=status.value,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(body, default=str),
+        headers=headers,
+    )
+
+
+def current_principal(app: APIGatewayHttpResolver) -> Principal:
+    return principal_from_event(app.current_event.raw_event)
+
+
+class ConsentGuardResolver(APIGatewayHttpResolver):
+    """The HTTP API resolver with a body limit checked before anything parses the body (validation runs first
+    among powertools middlewares, so the limit cannot be a middleware)."""
+
+    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        body = event.get("body") or ""
+        size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
+        if size > MAX_BODY_BYTES:
+            return {
+                "statusCode": HTTPStatus.REQUEST_ENTITY_TOO_LARGE.value,
+                "headers": {"Content-Type": content_types.APPLICATION_JSON},
+                "body": json.dumps(
+                    {"code": "payload_too_large", "message": f"request bodies are limited to {MAX_BODY_BYTES} bytes"}
+                ),
+                "isBase64Encoded": False,
+            }
+        return super().resolve(event, context)
+
+
+def _safe_errors(errors: list[Any]) -> list[dict[str, Any]]:
+    # loc, type and pydantic's message; the rejected input itself is never returned
+    return [
+        {
+            "loc": [str(p) if not isinstance(p, int) else p for p in e.get("loc", ())],
+            "type": e.get("type", ""),
+            "msg": str(e.get("msg", "")).removeprefix("Value error, "),
+        }
+        for e in errors
+    ]
+
+
+def register_error_handlers(app: APIGatewayHttpResolver) -> None:
+    """Domain exceptions to HTTP, in one place."""
+
+    @app.exception_handler(RequestValidationError)
+    def _validation(exc: RequestValidationError) -> Response[str]:
+        return _error(
+            HTTPStatus.UNPROCESSABLE_ENTITY,
+            "validation_error",
+            "the request is not valid",
+            errors=_safe_errors(list(exc.errors())),
+        )
+
+    @app.exception_handler(NotFound)
+    def _not_found(exc: NotFound) -> Response[str]:
+        return _error(HTTPStatus.NOT_FOUND, exc.code, exc.message)
+
+    @app.exception_handler(Forbidden)
+    def _forbidden(exc: Forbidden) -> Response[str]:
+        return _error(HTTPStatus.FORBIDDEN, exc.code, exc.message)
+
+    @app.exception_handler(IdempotencyMismatch)
+    def _idempotency(exc: IdempotencyMismatch) -> Response[str]:
+        return _error(HTTPStatus.CONFLICT, exc.code, exc.message)
+
+    @app.exception_handler(InvalidCursor)
+    def _cursor(exc: InvalidCursor) -> Response[str]:
+        return _error(HTTPStatus.BAD_REQUEST, exc.code, exc.message)
+
+    @app.exception_handler(Conflict)
+    def _conflict(exc: Conflict) -> Response[str]:
+        return _error(HTTPStatus.CONFLICT, exc.code, exc.message, **_jsonable(exc.details))
+
+    @app.exception_handler(TooManyRequests)
+    def _too_many(exc: TooManyRequests) -> Response[str]:
+        return _error(
+            HTTPStatus.TOO_MANY_REQUESTS, exc.code, exc.message, headers={"Retry-After": str(exc.retry_after_seconds)}
+        )
+
+    @app.exception_handler(StorageUnavailable)
+    def _unavailable(exc: StorageUnavailable) -> Response[str]:
+        logger.warning("dependency unavailable after retries", error_code=exc.details.get("error_code"))
+        return _error(HTTPStatus.SERVICE_UNAVAILABLE, exc.code, exc.message, headers={"Retry-After": "1"})
+
+    @app.exception_handler(DomainError)
+    def _domain(exc: DomainError) -> Response[str]:
+        logger.warning("unmapped domain error", error_code=exc.code)
+        return _error(HTTPStatus.CONFLICT, exc.code, exc.message)
+
+
+def _jsonable(details: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in details.items():
+        out[key] = value.model_dump(mode="json") if hasattr(value, "model_dump") else value
+    return out
+
+
+def new_resolver() -> ConsentGuardResolver:
+    app = ConsentGuardResolver(enable_validation=True)
+    register_error_handlers(app)
+    return app
+
+
+def json_response(status: HTTPStatus, model: Any, headers: dict[str, str] | None = None) -> Response[str]:
+    return Response(
+        status_code=status.value,
+        content_type=content_types.APPLICATION_JSON,
+        body=model.model_dump_json(),
+        headers=headers,
+    )
+
+
+def error_responses(*codes: int) -> dict[int, OpenAPIResponse]:
+    """OpenAPI documentation of the error responses a route can give."""
+    text = {
+        400: "Bad request",
+        403: "Not allowed for this caller",
+        404: "Not found",
+        409: "Conflict",
+        413: "Body too large",
+        422: "Validation error (field errors)",
+        429: "Too many requests",
+        503: "Temporarily unavailable; retry",
+    }
+    return {c: {"description": text[c], "content": {"application/json": {"model": ErrorBody}}} for c in codes}

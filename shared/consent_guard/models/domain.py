@@ -1,0 +1,312 @@
+"""Domain models: what the policy reasons about and what it decides.
+
+Pure data, no I/O. API models (models/api.py) and storage items (models/items.py) convert to and from these
+explicitly; the policy engine only ever sees these.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+
+
+class Category(StrEnum):
+    """What a report says was shared. The last five are named so they can be answered: they are not private."""
+
+    PRIVATE_MEDIA = "private_media"
+    INTIMATE_MEDIA = "intimate_media"
+    HOME_ADDRESS_OR_LOCATION = "home_address_or_location"
+    IDENTITY_DOCUMENT = "identity_document"
+    CONTACT_INFORMATION = "contact_information"
+    FINANCIAL_INFORMATION = "financial_information"
+    MEDICAL_OR_BIOMETRIC = "medical_or_biometric"
+    THREAT_TO_EXPOSE = "threat_to_expose"
+    INCENTIVE_TO_EXPOSE = "incentive_to_expose"
+    EXTORTION = "extortion"
+    # out of scope: not private information under the policy
+    NAME = "name"
+    BIRTHDATE_OR_AGE = "birthdate_or_age"
+    BUSINESS_ADDRESS = "business_address"
+    PLACE_OF_WORK_OR_EDUCATION = "place_of_work_or_education"
+    APPEARANCE_DESCRIPTION = "appearance_description"
+
+
+class Relationship(StrEnum):
+    """The reporter's relationship to the person depicted or concerned."""
+
+    SELF = "self"
+    AUTHORIZED_REPRESENTATIVE = "authorized_representative"
+    OTHER = "other"
+
+
+class Outcome(StrEnum):
+    REMOVE = "remove"
+    NO_VIOLATION = "no_violation"
+    NEEDS_REVIEW = "needs_review"
+    AWAITING_FIRST_PERSON = "awaiting_first_person"
+    NEEDS_CONTEXT = "needs_context"
+
+
+class Enforcement(StrEnum):
+    NONE = "none"
+    REQUIRE_REMOVAL = "require_removal"  # post hidden, account locked until deleted or appeal won
+    PERMANENT_SUSPENSION = "permanent_suspension"
+
+
+class CaseState(StrEnum):
+    NEEDS_CONTEXT = "needs_context"  # waiting for the platform's facts about the post
+    AWAITING_FIRST_PERSON = "awaiting_first_person"  # private media reported by someone else
+    IN_REVIEW = "in_review"  # a human decides
+    ACTIONED = "actioned"  # removed, enforcement applied
+    DISMISSED = "dismissed"  # no violation
+    APPEALED = "appealed"  # a decision is being appealed
+    CLOSED = "closed"  # final: nothing further happens
+
+
+class EventType(StrEnum):
+    REPORTED = "reported"
+    EVALUATED = "evaluated"
+    DECIDED = "decided"
+    ESCALATED = "escalated"
+    ASSIGNED = "assigned"
+    COMMENTED = "commented"
+    APPEALED = "appealed"
+    APPEAL_DECIDED = "appeal_decided"
+    ENFORCEMENT_APPLIED = "enforcement_applied"
+    ENFORCEMENT_LIFTED = "enforcement_lifted"
+    NOTIFIED = "notified"
+    CLOSED = "closed"
+    ERASED = "erased"
+
+
+class ReportStatus(StrEnum):
+    RECEIVED = "received"  # stored, queued for evaluation
+    EVALUATED = "evaluated"  # taken into its case
+
+
+class MediaType(StrEnum):
+    PHOTO = "photo"
+    VIDEO = "video"
+
+
+class PostSignals(Frozen):
+    """Signals the platform supplies about a post; never taken from a reporter."""
+
+    public_interest: bool = False
+    harassment: bool = False
+    crisis: bool = False
+    eyewitness: bool = False
+    community_relevance: bool = False
+    public_event: bool = False
+
+
+class MediaItem(Frozen):
+    media_id: str
+    media_type: MediaType
+
+
+class PostFacts(Frozen):
+    post_id: str
+    author_id: str
+    created_at: datetime
+    media: tuple[MediaItem, ...] = ()
+    is_reshare: bool = False  # the author re-shared someone else's post (not the original poster)
+    deleted: bool = False
+    signals: PostSignals = PostSignals()
+
+
+class AccountFacts(Frozen):
+    account_id: str
+    public_figure: bool = False
+    dedicated_to_exposure: bool = False
+
+
+class MediaFacts(Frozen):
+    media_id: str
+    publicly_available: bool = False
+    mainstream_coverage: bool = False
+
+
+class Attestations(Frozen):
+    """What a reporter attests. accurate_and_complete is the DSA Art. 16 good-faith statement."""
+
+    accurate_and_complete: bool = False
+    information_is_mine: bool = False
+    not_published_elsewhere: bool = False
+    representative_authority: bool = False
+
+
+class ReportFacts(Frozen):
+    """One report as the policy sees it: no description, no contact data."""
+
+    report_id: str
+    reporter_id: str
+    relationship: Relationship
+    attestations: Attestations
+    represented_account_id: str | None = None
+    live_location: bool = False
+    trusted_flagger: bool = False
+    submitted_at: datetime
+
+
+class Strike(Frozen):
+    case_id: str
+    category: Category
+    rule_id: str
+    issued_at: datetime
+    expires_at: datetime
+
+
+class CaseFacts(Frozen):
+    """Everything one evaluation decides on. `now` is an input so the engine stays pure and deterministic."""
+
+    case_id: str
+    category: Category
+    reports: tuple[ReportFacts, ...] = Field(min_length=1)
+    post: PostFacts | None = None  # None: the platform has not supplied the post's facts yet
+    author: AccountFacts | None = None
+    person_concerned: AccountFacts | None = None  # the reporter (self) or the represented account
+    media: tuple[MediaFacts, ...] = ()
+    author_strikes: tuple[Strike, ...] = ()
+    now: datetime
+
+
+class ExceptionCheck(Frozen):
+    exception_id: str
+    applies: bool
+    reason: str
+
+
+class Decision(Frozen):
+    """An explainable decision: outcome, enforcement, and which rules fired and why."""
+
+    outcome: Outcome
+    enforcement: Enforcement = Enforcement.NONE
+    issues_strike: bool = False
+    rule_ids: tuple[str, ...] = Field(min_length=1)
+    exceptions_considered: tuple[ExceptionCheck, ...] = ()
+    reasons: tuple[str, ...] = Field(min_length=1)
+    statement_of_reasons: str = Field(min_length=1)
+    policy_version: str
+    automated: bool = True
+    review_priority: int | None = None  # 0 = highest; set for needs_review
+    review_sla_hours: int | None = None
+
+
+# ---------------------------------------------------------------- records the services work with
+
+
+class Report(Frozen):
+    """A report as stored. `description` is personal data: stored for reviewers, never logged or notified."""
+
+    report_id: str
+    case_id: str
+    reporter_id: str
+    post_id: str
+    category: Category
+    relationship: Relationship
+    represented_account_id: str | None = None
+    description: str = ""
+    attestations: Attestations
+    live_location: bool = False
+    trusted_flagger: bool = False
+    locale: str = "en"
+    status: ReportStatus = ReportStatus.RECEIVED
+    submitted_at: datetime
+    evaluated_at: datetime | None = None
+
+    def facts(self) -> ReportFacts:
+        return ReportFacts(
+            report_id=self.report_id,
+            reporter_id=self.reporter_id,
+            relationship=self.relationship,
+            attestations=self.attestations,
+            represented_account_id=self.represented_account_id,
+            live_location=self.live_location,
+            trusted_flagger=self.trusted_flagger,
+            submitted_at=self.submitted_at,
+        )
+
+
+class PostContext(Frozen):
+    facts: PostFacts
+    text: str = ""  # personal data possibly: for reviewers only
+    updated_at: datetime
+
+
+class AccountContext(Frozen):
+    facts: AccountFacts
+    contact_email: str | None = None
+    locale: str = "en"
+    updated_at: datetime
+
+
+class Case(Frozen):
+    """The derived status of a case. Its history is the append-only list of CaseEvent."""
+
+    case_id: str
+    post_id: str
+    category: Category
+    state: CaseState
+    version: int = Field(ge=1)
+    created_at: datetime
+    updated_at: datetime
+    author_id: str | None = None
+    decision: Decision | None = None
+    decided_at: datetime | None = None
+    decided_by: str = "system"
+    # the few reports that can change a decision (strongest relationship, priority flags): bounded, so a storm
+    # of reports never rewrites the case once per report
+    key_reports: tuple[ReportFacts, ...] = ()
+    review_priority: int | None = None
+    review_due_at: datetime | None = None
+
+
+class CaseEvent(Frozen):
+    case_id: str
+    seq: int = Field(ge=1)
+    type: EventType
+    at: datetime
+    actor: str  # "system", a moderator's id, or "platform"
+    data: dict[str, object] = Field(default_factory=dict)
+
+    @property
+    def event_id(self) -> str:
+        return f"{self.case_id}:{self.seq}"
+
+
+class NotificationKind(StrEnum):
+    RECEIPT = "receipt"  # reporter: we have your report
+    OUTCOME = "outcome"  # reporter: what was decided and how to appeal
+    AWAITING_FIRST_PERSON = "awaiting_first_person"  # reporter: the person depicted needs to report
+    STATEMENT_OF_REASONS = "statement_of_reasons"  # author: the measure and why (DSA Art. 17)
+    LOCK_LIFTED = "lock_lifted"  # author
+    APPEAL_OUTCOME = "appeal_outcome"  # author or reporter
+    SLA_BREACH = "sla_breach"  # moderators
+
+
+class EmailStatus(StrEnum):
+    NONE = "none"  # no address known: in-app only
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Notification(Frozen):
+    notification_id: str
+    recipient_id: str
+    kind: NotificationKind
+    locale: str = "en"
+    subject: str
+    body: str
+    case_id: str | None = None
+    report_id: str | None = None
+    created_at: datetime
+    email_status: EmailStatus = EmailStatus.NONE
+    attempts: int = 0

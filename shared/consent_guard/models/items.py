@@ -1,0 +1,349 @@
+"""Storage items: how each domain record is laid out in the single table, and back.
+
+Key design (docs/data-model.md): every record has its own partition; the case's status item is written once per
+state change, never once per report; lists read in order live in ListIndex; timers live in the sparse DueIndex.
+Nested structures are stored as JSON strings: they are read whole and never queried.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from consent_guard.ids import shard_of
+from consent_guard.models.domain import (
+    AccountContext,
+    AccountFacts,
+    Attestations,
+    Case,
+    CaseEvent,
+    Decision,
+    MediaFacts,
+    Notification,
+    PostContext,
+    PostFacts,
+    Report,
+    ReportFacts,
+    Strike,
+)
+
+Item = dict[str, Any]
+
+CASE_REPORT_SHARDS = 8  # a storm's report items spread over 8 ListIndex partitions per case
+DUE_SHARDS = 8  # timers spread over 8 DueIndex partitions
+REVIEW_QUEUE = "QUEUE#review"
+APPEALS_QUEUE = "QUEUE#appeals"
+
+
+def iso(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def epoch(at: datetime) -> int:
+    return int(at.timestamp())
+
+
+# ---------------------------------------------------------------- keys
+
+
+def report_key(report_id: str) -> Item:
+    return {"PK": f"REPORT#{report_id}", "SK": "REPORT"}
+
+
+def case_key(case_id: str) -> Item:
+    return {"PK": f"CASE#{case_id}", "SK": "STATUS"}
+
+
+def event_key(case_id: str, seq: int) -> Item:
+    return {"PK": f"CASE#{case_id}", "SK": f"EVENT#{seq:08d}"}
+
+
+def post_key(post_id: str) -> Item:
+    return {"PK": f"POST#{post_id}", "SK": "CONTEXT"}
+
+
+def account_key(account_id: str) -> Item:
+    return {"PK": f"ACCOUNT#{account_id}", "SK": "CONTEXT"}
+
+
+def media_key(media_id: str) -> Item:
+    return {"PK": f"MEDIA#{media_id}", "SK": "CONTEXT"}
+
+
+def strike_key(account_id: str, case_id: str) -> Item:
+    return {"PK": f"ACCOUNT#{account_id}", "SK": f"STRIKE#{case_id}"}
+
+
+def dedupe_key(digest: str) -> Item:
+    return {"PK": f"DEDUPE#{digest}", "SK": "DEDUPE"}
+
+
+def idempotency_key(digest: str) -> Item:
+    return {"PK": f"IDEMPOTENCY#{digest}", "SK": "IDEMPOTENCY"}
+
+
+def notification_key(notification_id: str) -> Item:
+    return {"PK": f"NOTIFICATION#{notification_id}", "SK": "NOTIFICATION"}
+
+
+def case_reports_partition(case_id: str, shard: int) -> str:
+    return f"CASEREPORTS#{case_id}#{shard}"
+
+
+def inbox_partition(recipient_id: str) -> str:
+    return f"INBOX#{recipient_id}"
+
+
+def due_attributes(kind: str, owner_pk: str, due_at: datetime) -> Item:
+    """The sparse-index attributes of a timer. The kind is in the sort key: DueIndex is KEYS_ONLY."""
+    return {"DPK": f"DUE#{shard_of(owner_pk, DUE_SHARDS)}", "DSK": f"{iso(due_at)}#{kind}#{owner_pk}"}
+
+
+def due_kind(dsk: str) -> str:
+    return dsk.split("#", 2)[1]
+
+
+# ---------------------------------------------------------------- reports
+
+
+def report_to_item(report: Report, stuck_due_at: datetime | None) -> Item:
+    item: Item = {
+        **report_key(report.report_id),
+        "type": "report",
+        "report_id": report.report_id,
+        "case_id": report.case_id,
+        "reporter_id": report.reporter_id,
+        "post_id": report.post_id,
+        "category": report.category.value,
+        "relationship": report.relationship.value,
+        "description": report.description,
+        "attestations": report.attestations.model_dump_json(),
+        "live_location": report.live_location,
+        "trusted_flagger": report.trusted_flagger,
+        "locale": report.locale,
+        "status": report.status.value,
+        "submitted_at": iso(report.submitted_at),
+        "LPK": case_reports_partition(report.case_id, shard_of(report.report_id, CASE_REPORT_SHARDS)),
+        "LSK": f"{iso(report.submitted_at)}#{report.report_id}",
+    }
+    if report.represented_account_id:
+        item["represented_account_id"] = report.represented_account_id
+    if report.evaluated_at:
+        item["evaluated_at"] = iso(report.evaluated_at)
+    if stuck_due_at is not None:
+        item.update(due_attributes("report_stuck", item["PK"], stuck_due_at))
+    return item
+
+
+def report_from_item(item: Item) -> Report:
+    return Report(
+        report_id=item["report_id"],
+        case_id=item["case_id"],
+        reporter_id=item["reporter_id"],
+        post_id=item["post_id"],
+        category=item["category"],
+        relationship=item["relationship"],
+        represented_account_id=item.get("represented_account_id"),
+        description=item.get("description", ""),
+        attestations=Attestations.model_validate_json(item["attestations"]),
+        live_location=bool(item.get("live_location", False)),
+        trusted_flagger=bool(item.get("trusted_flagger", False)),
+        locale=item.get("locale", "en"),
+        status=item["status"],
+        submitted_at=parse_time(item["submitted_at"]),
+        evaluated_at=parse_time(item["evaluated_at"]) if item.get("evaluated_at") else None,
+    )
+
+
+# ---------------------------------------------------------------- context
+
+
+def post_context_to_item(context: PostContext) -> Item:
+    return {
+        **post_key(context.facts.post_id),
+        "type": "post_context",
+        "facts": context.facts.model_dump_json(),
+        "text": context.text,
+        "updated_at": iso(context.updated_at),
+    }
+
+
+def post_context_from_item(item: Item) -> PostContext:
+    return PostContext(
+        facts=PostFacts.model_validate_json(item["facts"]),
+        text=item.get("text", ""),
+        updated_at=parse_time(item["updated_at"]),
+    )
+
+
+def account_context_to_item(context: AccountContext) -> Item:
+    item: Item = {
+        **account_key(context.facts.account_id),
+        "type": "account_context",
+        "facts": context.facts.model_dump_json(),
+        "locale": context.locale,
+        "updated_at": iso(context.updated_at),
+    }
+    if context.contact_email:
+        item["contact_email"] = context.contact_email
+    return item
+
+
+def account_context_from_item(item: Item) -> AccountContext:
+    return AccountContext(
+        facts=AccountFacts.model_validate_json(item["facts"]),
+        contact_email=item.get("contact_email"),
+        locale=item.get("locale", "en"),
+        updated_at=parse_time(item["updated_at"]),
+    )
+
+
+def media_to_item(facts: MediaFacts, updated_at: datetime) -> Item:
+    return {
+        **media_key(facts.media_id),
+        "type": "media_context",
+        "facts": facts.model_dump_json(),
+        "updated_at": iso(updated_at),
+    }
+
+
+def media_from_item(item: Item) -> MediaFacts:
+    return MediaFacts.model_validate_json(item["facts"])
+
+
+# ---------------------------------------------------------------- cases
+
+
+def case_to_item(case: Case, due: tuple[str, datetime] | None) -> Item:
+    item: Item = {
+        **case_key(case.case_id),
+        "type": "case",
+        "case_id": case.case_id,
+        "post_id": case.post_id,
+        "category": case.category.value,
+        "state": case.state.value,
+        "version": case.version,
+        "created_at": iso(case.created_at),
+        "updated_at": iso(case.updated_at),
+        "decided_by": case.decided_by,
+        "key_reports": json.dumps([r.model_dump(mode="json") for r in case.key_reports]),
+    }
+    if case.author_id:
+        item["author_id"] = case.author_id
+    if case.decision is not None:
+        item["decision"] = case.decision.model_dump_json()
+        item["outcome"] = case.decision.outcome.value
+    if case.decided_at:
+        item["decided_at"] = iso(case.decided_at)
+    if case.review_priority is not None:
+        item["review_priority"] = case.review_priority
+        item["LPK"] = REVIEW_QUEUE
+        item["LSK"] = f"{case.review_priority}#{iso(case.updated_at)}#{case.case_id}"
+    if case.review_due_at:
+        item["review_due_at"] = iso(case.review_due_at)
+    if due is not None:
+        item.update(due_attributes(due[0], item["PK"], due[1]))
+    return item
+
+
+def case_from_item(item: Item) -> Case:
+    return Case(
+        case_id=item["case_id"],
+        post_id=item["post_id"],
+        category=item["category"],
+        state=item["state"],
+        version=int(item["version"]),
+        created_at=parse_time(item["created_at"]),
+        updated_at=parse_time(item["updated_at"]),
+        author_id=item.get("author_id"),
+        decision=Decision.model_validate_json(item["decision"]) if item.get("decision") else None,
+        decided_at=parse_time(item["decided_at"]) if item.get("decided_at") else None,
+        decided_by=item.get("decided_by", "system"),
+        key_reports=tuple(ReportFacts.model_validate(r) for r in json.loads(item.get("key_reports", "[]"))),
+        review_priority=int(item["review_priority"]) if item.get("review_priority") is not None else None,
+        review_due_at=parse_time(item["review_due_at"]) if item.get("review_due_at") else None,
+    )
+
+
+def event_to_item(event: CaseEvent) -> Item:
+    return {
+        **event_key(event.case_id, event.seq),
+        "type": "case_event",
+        "case_id": event.case_id,
+        "seq": event.seq,
+        "event_type": event.type.value,
+        "at": iso(event.at),
+        "actor": event.actor,
+        "data": json.dumps(event.data, default=str, sort_keys=True),
+    }
+
+
+def event_from_item(item: Item) -> CaseEvent:
+    return CaseEvent(
+        case_id=item["case_id"],
+        seq=int(item["seq"]),
+        type=item["event_type"],
+        at=parse_time(item["at"]),
+        actor=item["actor"],
+        data=json.loads(item.get("data", "{}")),
+    )
+
+
+def strike_to_item(account_id: str, strike: Strike) -> Item:
+    return {
+        **strike_key(account_id, strike.case_id),
+        "type": "strike",
+        "strike": strike.model_dump_json(),
+        "expires_at_iso": iso(strike.expires_at),
+    }
+
+
+def strike_from_item(item: Item) -> Strike:
+    return Strike.model_validate_json(item["strike"])
+
+
+# ---------------------------------------------------------------- notifications
+
+
+def notification_to_item(notification: Notification) -> Item:
+    item: Item = {
+        **notification_key(notification.notification_id),
+        "type": "notification",
+        "notification_id": notification.notification_id,
+        "recipient_id": notification.recipient_id,
+        "kind": notification.kind.value,
+        "locale": notification.locale,
+        "subject": notification.subject,
+        "body": notification.body,
+        "created_at": iso(notification.created_at),
+        "email_status": notification.email_status.value,
+        "attempts": notification.attempts,
+        "LPK": inbox_partition(notification.recipient_id),
+        "LSK": f"{iso(notification.created_at)}#{notification.notification_id}",
+    }
+    if notification.case_id:
+        item["case_id"] = notification.case_id
+    if notification.report_id:
+        item["report_id"] = notification.report_id
+    return item
+
+
+def notification_from_item(item: Item) -> Notification:
+    return Notification(
+        notification_id=item["notification_id"],
+        recipient_id=item["recipient_id"],
+        kind=item["kind"],
+        locale=item.get("locale", "en"),
+        subject=item["subject"],
+        body=item["body"],
+        case_id=item.get("case_id"),
+        report_id=item.get("report_id"),
+        created_at=parse_time(item["created_at"]),
+        email_status=item.get("email_status", "none"),
+        attempts=int(item.get("attempts", 0)),
+    )

@@ -1,0 +1,40 @@
+"""Messages between functions. Ids and non-personal facts only: queues are not a place for personal data."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from consent_guard.models.domain import NotificationKind
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ReportSubmitted(Message):
+    type: Literal["report_submitted"] = "report_submitted"
+    report_id: str
+
+
+class CaseReevaluation(Message):
+    type: Literal["case_reevaluation"] = "case_reevaluation"
+    case_id: str
+    reason: str  # e.g. "post_context_updated"
+
+
+EvaluationMessage = Annotated[ReportSubmitted | CaseReevaluation, Field(discriminator="type")]
+
+
+class NotificationRequest(Message):
+    """One notification to deliver. Its id is derived from (case event, recipient, kind): redelivery is harmless."""
+
+    notification_id: str
+    kind: NotificationKind
+    recipient_id: str
+    case_id: str | None = None
+    report_id: str | None = None
+    event_id: str
+    locale: str | None = None  # None: the recipient's own preference, else "en"
+    facts: dict[str, str | int | bool | list[str] | None] = Field(default_factory=dict)

@@ -1,0 +1,504 @@
+"""Evaluation: a report (or a re-opened case) goes through the policy engine; the decision is recorded on the case
+with its events in one transaction; notifications and enforcement events follow.
+
+Redelivery is safe: a report already taken into its case is not counted twice, and everything sent afterwards
+has a stable id (notifications are deduplicated downstream, enforcement events carry an id for consumers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from consent_guard.cases import PENDING_STATES, STATE_FOR_OUTCOME, can_move
+from consent_guard.clock import Clock, utc_now
+from consent_guard.errors import NotFound, VersionConflict
+from consent_guard.ids import notification_id_for
+from consent_guard.messaging import EnforcementEvent, EnforcementPublisher, QueuePublisher
+from consent_guard.models.domain import (
+    AccountContext,
+    Case,
+    CaseEvent,
+    CaseFacts,
+    CaseState,
+    Decision,
+    Enforcement,
+    EventType,
+    MediaFacts,
+    NotificationKind,
+    Outcome,
+    Relationship,
+    Report,
+    ReportFacts,
+    Strike,
+)
+from consent_guard.models.items import iso
+from consent_guard.models.messages import CaseReevaluation, NotificationRequest, ReportSubmitted
+from consent_guard.observability import MetricUnit, logger, metrics
+from consent_guard.policy import Policy, evaluate_case, load_policy
+from consent_guard.repository import CaseChange, CaseRepository
+
+RELATIONSHIP_RANK = {Relationship.SELF: 2, Relationship.AUTHORIZED_REPRESENTATIVE: 1, Relationship.OTHER: 0}
+MAX_ATTEMPTS = 4  # optimistic-concurrency retries when another evaluation changed the case first
+NEEDS_CONTEXT_RETRY = timedelta(minutes=15)
+
+MEASURES = {
+    Enforcement.REQUIRE_REMOVAL: ("content.hide", "account.lock"),
+    Enforcement.PERMANENT_SUSPENSION: ("content.hide", "account.suspend"),
+    Enforcement.NONE: (),
+}
+
+
+def _first_person_attested(report: ReportFacts) -> bool:
+    a = report.attestations
+    if report.relationship == Relationship.SELF:
+        return a.information_is_mine and a.not_published_elsewhere
+    if report.relationship == Relationship.AUTHORIZED_REPRESENTATIVE:
+        return a.representative_authority and bool(report.represented_account_id)
+    return False
+
+
+def _signature(report: ReportFacts) -> tuple[str, bool, bool, bool]:
+    return (report.relationship.value, _first_person_attested(report), report.live_location, report.trusted_flagger)
+
+
+def is_key_report(report: ReportFacts, key_reports: Iterable[ReportFacts]) -> bool:
+    """A report that can change the decision: a relationship, attestation or priority flag not seen yet."""
+    return _signature(report) not in {_signature(k) for k in key_reports}
+
+
+def strongest(reports: Iterable[ReportFacts]) -> ReportFacts:
+    return max(reports, key=lambda r: (RELATIONSHIP_RANK[r.relationship], _first_person_attested(r)))
+
+
+def person_concerned_id(reports: Iterable[ReportFacts]) -> str | None:
+    best = strongest(reports)
+    if best.relationship == Relationship.SELF:
+        return best.reporter_id
+    if best.relationship == Relationship.AUTHORIZED_REPRESENTATIVE:
+        return best.represented_account_id
+    return None
+
+
+def _same_decision(a: Decision | None, b: Decision) -> bool:
+    return a is not None and (a.outcome, a.enforcement, a.rule_ids, a.review_priority) == (
+        b.outcome,
+        b.enforcement,
+        b.rule_ids,
+        b.review_priority,
+    )
+
+
+@dataclass
+class Outbox:
+    """What to send once the case change is stored."""
+
+    notifications: list[NotificationRequest] = field(default_factory=list)
+    enforcement: list[EnforcementEvent] = field(default_factory=list)
+
+
+class EvaluationService:
+    def __init__(
+        self,
+        repository: CaseRepository,
+        notifications: QueuePublisher,
+        enforcement: EnforcementPublisher,
+        clock: Clock = utc_now,
+        policy: Policy | None = None,
+    ) -> None:
+        self.repository = repository
+        self.notifications = notifications
+        self.enforcement = enforcement
+        self.clock = clock
+        self.policy = policy or load_policy()
+
+    # ------------------------------------------------------------ entry points
+
+    def handle(self, message: ReportSubmitted | CaseReevaluation) -> None:
+        if isinstance(message, ReportSubmitted):
+            self.handle_report_submitted(message.report_id)
+        else:
+            self.handle_case_reevaluation(message.case_id, message.reason)
+
+    def handle_report_submitted(self, report_id: str) -> None:
+        report = self.repository.get_report(report_id, consistent=True)
+        for attempt in range(MAX_ATTEMPTS):
+            try:
+                outbox = self._take_report(report)
+                break
+            except VersionConflict:
+                logger.info("case changed concurrently; evaluating again", case_id=report.case_id, attempt=attempt)
+                if attempt == MAX_ATTEMPTS - 1:
+                    raise
+        self._send(outbox)
+
+    def handle_case_reevaluation(self, case_id: str, reason: str) -> None:
+        for attempt in range(MAX_ATTEMPTS):
+            try:
+                case = self.repository.get_case(case_id)
+            except NotFound:
+                logger.warning("re-evaluation of an unknown case ignored", case_id=case_id)
+                return
+            if case.state not in PENDING_STATES:
+                logger.info("case no longer pending; nothing to re-evaluate", case_id=case_id, state=case.state.value)
+                return
+            try:
+                outbox = self._reevaluate(case, trigger=None, reason=reason)
+                break
+            except VersionConflict:
+                logger.info("case changed concurrently; re-evaluating again", case_id=case_id, attempt=attempt)
+                if attempt == MAX_ATTEMPTS - 1:
+                    raise
+        self._send(outbox)
+
+    # ------------------------------------------------------------ the work
+
+    def _take_report(self, report: Report) -> Outbox:
+        case, *_ = self.repository.load_evaluation_inputs(report.case_id, report.post_id, ())
+        if report.status == "evaluated":
+            # redelivered after the report was taken in (e.g. the sends after the write failed): derive again
+            # what was owed and re-send it; stable ids make the repeat harmless downstream
+            logger.info("report already evaluated; re-sending what it is owed", report_id=report.report_id)
+            if case is None:
+                return Outbox()
+            if case.state in (CaseState.ACTIONED, CaseState.DISMISSED):
+                applied = [
+                    e.seq for e in self.repository.case_events(case.case_id) if e.type == EventType.ENFORCEMENT_APPLIED
+                ]
+                return self._owed_after_change(case, report, None, applied[-1] if applied else None)
+            return self._owed_to_folded_report(report, case)
+        if case is None:
+            return self._reevaluate(None, trigger=report, reason="first_report")
+        if case.state in PENDING_STATES and is_key_report(report.facts(), case.key_reports):
+            return self._reevaluate(case, trigger=report, reason="new_report")
+        # the case already knows everything this report could tell it: fold it without writing the case
+        now = self.clock()
+        self.repository.mark_report_evaluated(report.report_id, now)
+        metrics.add_metric(name="ReportsFolded", unit=MetricUnit.Count, value=1)
+        logger.info("report folded into case", report_id=report.report_id, case_id=case.case_id)
+        return self._owed_to_folded_report(report, case)
+
+    def _reevaluate(self, case: Case | None, trigger: Report | None, reason: str) -> Outbox:
+        now = self.clock()
+        key_reports = list(case.key_reports) if case else []
+        if trigger is not None and is_key_report(trigger.facts(), key_reports):
+            key_reports.append(trigger.facts())
+        if not key_reports:
+            raise NotFound("case has no reports")
+        case_id = case.case_id if case else trigger.case_id  # type: ignore[union-attr]
+        post_id = case.post_id if case else trigger.post_id  # type: ignore[union-attr]
+        category = case.category if case else trigger.category  # type: ignore[union-attr]
+        concerned_id = person_concerned_id(key_reports)
+
+        stored_case, post, accounts, _ = self.repository.load_evaluation_inputs(
+            case_id, post_id, [concerned_id] if concerned_id else []
+        )
+        if (stored_case.version if stored_case else None) != (case.version if case else None):
+            raise VersionConflict("the case changed while it was read")
+        author: AccountContext | None = None
+        media: dict[str, MediaFacts] = {}
+        strikes: list[Strike] = []
+        if post is not None:
+            more_accounts, media = self.repository.load_accounts_and_media(
+                [post.facts.author_id], [m.media_id for m in post.facts.media]
+            )
+            accounts.update(more_accounts)
+            author = accounts.get(post.facts.author_id)
+            strikes = self.repository.strikes_of(post.facts.author_id)
+
+        facts = CaseFacts(
+            case_id=case_id,
+            category=category,
+            reports=tuple(key_reports),
+            post=post.facts if post else None,
+            author=author.facts if author else None,
+            person_concerned=accounts[concerned_id].facts if concerned_id and concerned_id in accounts else None,
+            media=tuple(media[m.media_id] for m in post.facts.media if m.media_id in media) if post else (),
+            author_strikes=tuple(s for s in strikes if s.case_id != case_id),
+            now=now,
+        )
+        decision = evaluate_case(facts, self.policy)
+        metrics.add_metric(name=f"Decision_{decision.outcome.value}", unit=MetricUnit.Count, value=1)
+
+        target = STATE_FOR_OUTCOME[decision.outcome]
+        current_state = case.state if case else None
+        if case is not None and target != case.state and not can_move(case.state, target):
+            logger.warning(
+                "decision would make an illegal move; case kept for a human",
+                case_id=case_id,
+                state=case.state.value,
+                target=target.value,
+            )
+            target = case.state
+        changed = case is None or target != case.state or not _same_decision(case.decision, decision)
+        key_added = case is None or len(key_reports) != len(case.key_reports)
+        if not changed and not key_added:
+            if trigger is not None:
+                self.repository.mark_report_evaluated(trigger.report_id, now)
+                return self._owed_to_folded_report(trigger, case)
+            return Outbox()
+
+        version = case.version if case else 0
+        events: list[CaseEvent] = []
+        # no "reported" event per report: the report item is that record, so a storm never writes the case partition
+        version += 1
+        events.append(
+            CaseEvent(
+                case_id=case_id,
+                seq=version,
+                type=EventType.EVALUATED,
+                at=now,
+                actor="system",
+                data={
+                    "reason": reason,
+                    "report_id": trigger.report_id if trigger else None,
+                    "from_state": current_state.value if current_state else None,
+                    "to_state": target.value,
+                    "outcome": decision.outcome.value,
+                    "enforcement": decision.enforcement.value,
+                    "rule_ids": list(decision.rule_ids),
+                    "exceptions": [e.exception_id for e in decision.exceptions_considered if e.applies],
+                    "policy_version": decision.policy_version,
+                    "automated": decision.automated,
+                },
+            )
+        )
+        decided = target in (CaseState.ACTIONED, CaseState.DISMISSED) and target != current_state
+        strikes_new: list[tuple[str, Strike]] = []
+        enforcement_seq: int | None = None
+        if decided and decision.outcome == Outcome.REMOVE and post is not None:
+            version += 1
+            enforcement_seq = version
+            events.append(
+                CaseEvent(
+                    case_id=case_id,
+                    seq=version,
+                    type=EventType.ENFORCEMENT_APPLIED,
+                    at=now,
+                    actor="system",
+                    data={
+                        "enforcement": decision.enforcement.value,
+                        "measures": list(MEASURES[decision.enforcement]),
+                        "account_id": post.facts.author_id,
+                        "strike": decision.issues_strike,
+                    },
+                )
+            )
+            if decision.issues_strike:
+                strikes_new.append(
+                    (
+                        post.facts.author_id,
+                        Strike(
+                            case_id=case_id,
+                            category=category,
+                            rule_id=decision.rule_ids[0],
+                            issued_at=now,
+                            expires_at=now + timedelta(days=self.policy.strike_expiry_days),
+                        ),
+                    )
+                )
+
+        new_case = Case(
+            case_id=case_id,
+            post_id=post_id,
+            category=category,
+            state=target,
+            version=version,
+            created_at=case.created_at if case else now,
+            updated_at=now,
+            author_id=post.facts.author_id if post else (case.author_id if case else None),
+            decision=decision,
+            decided_at=now if decided else (case.decided_at if case else None),
+            decided_by="system" if decided else (case.decided_by if case else "system"),
+            key_reports=tuple(key_reports),
+            review_priority=decision.review_priority if target == CaseState.IN_REVIEW else None,
+            review_due_at=now + timedelta(hours=decision.review_sla_hours)
+            if target == CaseState.IN_REVIEW and decision.review_sla_hours
+            else None,
+        )
+        self.repository.save_case_change(
+            CaseChange(
+                case=new_case,
+                expected_version=case.version if case else None,
+                events=events,
+                due=self._timer_for(new_case, now),
+                reports_evaluated=[(trigger.report_id, now)] if trigger else [],
+                strikes=strikes_new,
+            )
+        )
+        logger.info(
+            "case evaluated",
+            case_id=case_id,
+            state=target.value,
+            outcome=decision.outcome.value,
+            rule_ids=list(decision.rule_ids),
+            version=version,
+        )
+        return self._owed_after_change(new_case, trigger, current_state, enforcement_seq)
+
+    def _timer_for(self, case: Case, now: datetime) -> tuple[str, datetime] | None:
+        if case.state == CaseState.IN_REVIEW and case.review_due_at:
+            return ("review_sla", case.review_due_at)
+        if case.state == CaseState.AWAITING_FIRST_PERSON:
+            return ("first_person_wait", now + timedelta(days=self.policy.first_person_wait_days))
+        if case.state == CaseState.NEEDS_CONTEXT:
+            return ("needs_context", now + NEEDS_CONTEXT_RETRY)
+        return None
+
+    # ------------------------------------------------------------ what is owed to whom
+
+    def _decision_event_id(self, case: Case) -> str:
+        return f"{case.case_id}@{iso(case.decided_at or case.updated_at)}"
+
+    def _facts_for(self, case: Case) -> dict[str, str | int | bool | list[str] | None]:
+        decision = case.decision
+        appeal_deadline = (
+            iso(case.decided_at + timedelta(days=self.policy.appeal_window_days)) if case.decided_at else None
+        )
+        return {
+            "case_id": case.case_id,
+            "post_id": case.post_id,
+            "category": case.category.value,
+            "state": case.state.value,
+            "outcome": decision.outcome.value if decision else None,
+            "enforcement": decision.enforcement.value if decision else None,
+            "measures": list(MEASURES[decision.enforcement]) if decision else [],
+            "rule_ids": list(decision.rule_ids) if decision else [],
+            "policy_version": decision.policy_version if decision else None,
+            "statement_of_reasons": decision.statement_of_reasons if decision else None,
+            "automated": decision.automated if decision else True,
+            "decided_at": iso(case.decided_at) if case.decided_at else None,
+            "appeal_deadline": appeal_deadline,
+        }
+
+    def _receipt(self, report: Report) -> NotificationRequest:
+        event_id = f"report:{report.report_id}"
+        return NotificationRequest(
+            notification_id=notification_id_for(event_id, report.reporter_id, NotificationKind.RECEIPT),
+            kind=NotificationKind.RECEIPT,
+            recipient_id=report.reporter_id,
+            case_id=report.case_id,
+            report_id=report.report_id,
+            event_id=event_id,
+            locale=report.locale,
+            facts={
+                "post_id": report.post_id,
+                "category": report.category.value,
+                "submitted_at": iso(report.submitted_at),
+            },
+        )
+
+    def _to_reporter(
+        self, case: Case, kind: NotificationKind, reporter_id: str, report_id: str, locale: str, event_id: str
+    ) -> NotificationRequest:
+        return NotificationRequest(
+            notification_id=notification_id_for(event_id, reporter_id, kind),
+            kind=kind,
+            recipient_id=reporter_id,
+            case_id=case.case_id,
+            report_id=report_id,
+            event_id=event_id,
+            locale=locale,
+            facts=self._facts_for(case),
+        )
+
+    def _owed_to_folded_report(self, report: Report, case: Case | None) -> Outbox:
+        outbox = Outbox(notifications=[self._receipt(report)])
+        if case is None:
+            return outbox
+        if case.state in (CaseState.ACTIONED, CaseState.DISMISSED, CaseState.CLOSED) and case.decision:
+            outbox.notifications.append(
+                self._to_reporter(
+                    case,
+                    NotificationKind.OUTCOME,
+                    report.reporter_id,
+                    report.report_id,
+                    report.locale,
+                    self._decision_event_id(case),
+                )
+            )
+        elif case.state == CaseState.AWAITING_FIRST_PERSON and report.relationship == Relationship.OTHER:
+            outbox.notifications.append(
+                self._to_reporter(
+                    case,
+                    NotificationKind.AWAITING_FIRST_PERSON,
+                    report.reporter_id,
+                    report.report_id,
+                    report.locale,
+                    f"report:{report.report_id}",
+                )
+            )
+        return outbox
+
+    def _owed_after_change(
+        self,
+        case: Case,
+        trigger: Report | None,
+        previous: CaseState | None,
+        enforcement_seq: int | None,
+    ) -> Outbox:
+        outbox = Outbox()
+        if trigger is not None:
+            outbox.notifications.append(self._receipt(trigger))
+        if case.state in (CaseState.ACTIONED, CaseState.DISMISSED) and case.state != previous:
+            # everyone who reported this post for this category hears the outcome
+            for report in self.repository.case_reports(case.case_id):
+                outbox.notifications.append(
+                    self._to_reporter(
+                        case,
+                        NotificationKind.OUTCOME,
+                        report.reporter_id,
+                        report.report_id,
+                        report.locale,
+                        self._decision_event_id(case),
+                    )
+                )
+        elif case.state == CaseState.AWAITING_FIRST_PERSON and trigger is not None:
+            outbox.notifications.append(
+                self._to_reporter(
+                    case,
+                    NotificationKind.AWAITING_FIRST_PERSON,
+                    trigger.reporter_id,
+                    trigger.report_id,
+                    trigger.locale,
+                    f"report:{trigger.report_id}",
+                )
+            )
+        if enforcement_seq is not None and case.author_id and case.decision is not None:
+            event_id = f"{case.case_id}:{enforcement_seq}"
+            author_id = case.author_id
+            outbox.notifications.append(
+                NotificationRequest(
+                    notification_id=notification_id_for(event_id, author_id, NotificationKind.STATEMENT_OF_REASONS),
+                    kind=NotificationKind.STATEMENT_OF_REASONS,
+                    recipient_id=author_id,
+                    case_id=case.case_id,
+                    event_id=event_id,
+                    facts=self._facts_for(case),
+                )
+            )
+            for action in MEASURES[case.decision.enforcement]:
+                outbox.enforcement.append(
+                    EnforcementEvent(
+                        event_id=f"{event_id}:{action}",
+                        action=action,
+                        case_id=case.case_id,
+                        post_id=case.post_id,
+                        account_id=author_id,
+                        rule_ids=case.decision.rule_ids,
+                        policy_version=case.decision.policy_version,
+                        at=iso(case.updated_at),
+                    )
+                )
+        # a reporter folded in the same message must not be told twice
+        unique = {n.notification_id: n for n in outbox.notifications}
+        outbox.notifications = list(unique.values())
+        return outbox
+
+    def _send(self, outbox: Outbox) -> None:
+        # a failure here raises: the message is retried and everything re-derived with the same ids
+        if outbox.enforcement:
+            self.enforcement.publish(outbox.enforcement)
+        if outbox.notifications:
+            self.notifications.send_all(outbox.notifications)

@@ -1,0 +1,226 @@
+"""Report intake and platform context: validate, store atomically, queue for evaluation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from consent_guard.auth import Principal
+from consent_guard.cases import PENDING_STATES
+from consent_guard.clock import Clock, utc_now
+from consent_guard.errors import NotFound
+from consent_guard.ids import case_id_for, digest, new_report_id
+from consent_guard.messaging import DeliveryFailed, QueuePublisher
+from consent_guard.models.api import (
+    AccountContextRequest,
+    ContextAccepted,
+    MediaContextRequest,
+    PostContextRequest,
+    ReportAccepted,
+    ReportView,
+    SubmitReportRequest,
+)
+from consent_guard.models.domain import (
+    AccountContext,
+    AccountFacts,
+    Attestations,
+    Category,
+    MediaFacts,
+    MediaItem,
+    PostContext,
+    PostFacts,
+    PostSignals,
+    Report,
+)
+from consent_guard.models.messages import CaseReevaluation, ReportSubmitted
+from consent_guard.observability import MetricUnit, logger, metrics
+from consent_guard.repository import CaseRepository, DuplicateReport, IdempotencyClaim, IdempotencyMismatch
+
+# A report not evaluated within this time is re-queued by the scheduled re-review: the safety net behind
+# "an accepted report is never lost" when the queue send fails after the report was stored.
+STUCK_REPORT_AFTER = timedelta(minutes=5)
+
+REPORTER_STATUS = {
+    "needs_context": "needs_context",
+    "awaiting_first_person": "awaiting_first_person",
+    "in_review": "under_review",
+    "actioned": "action_taken",
+    "dismissed": "no_violation",
+    "appealed": "under_review",
+    "closed": "closed",
+}
+
+
+@dataclass(frozen=True)
+class Submission:
+    accepted: ReportAccepted
+    created: bool  # False: a duplicate, answered with the original result
+
+
+class IntakeService:
+    def __init__(self, repository: CaseRepository, evaluation_queue: QueuePublisher, clock: Clock = utc_now) -> None:
+        self.repository = repository
+        self.evaluation_queue = evaluation_queue
+        self.clock = clock
+
+    def submit_report(
+        self, principal: Principal, request: SubmitReportRequest, idempotency_key: str | None = None
+    ) -> Submission:
+        principal.require_person()
+        now = self.clock()
+        report = Report(
+            report_id=new_report_id(),
+            case_id=case_id_for(request.post_id, request.category),
+            reporter_id=principal.subject,
+            post_id=request.post_id,
+            category=request.category,
+            relationship=request.relationship,
+            represented_account_id=request.represented_account_id,
+            description=request.description,
+            attestations=Attestations.model_validate(request.attestations.model_dump()),
+            live_location=request.live_location,
+            trusted_flagger=principal.is_trusted_flagger,
+            locale=request.locale,
+            submitted_at=now,
+        )
+        accepted = ReportAccepted(report_id=report.report_id, case_id=report.case_id, status="received")
+        claim = (
+            IdempotencyClaim(
+                key_digest=digest("idempotency", principal.subject, idempotency_key),
+                request_digest=digest(request.model_dump_json()),
+            )
+            if idempotency_key
+            else None
+        )
+        try:
+            self.repository.create_report(
+                report,
+                dedupe_digest=digest("report", principal.subject, request.post_id, request.category),
+                response=accepted.model_dump(mode="json"),
+                stuck_due_at=now + STUCK_REPORT_AFTER,
+                idempotency=claim,
+            )
+        except DuplicateReport as duplicate:
+            metrics.add_metric(name="DuplicateReports", unit=MetricUnit.Count, value=1)
+            original = ReportAccepted.model_validate(duplicate.original)
+            logger.info("duplicate report answered with the original", report_id=original.report_id)
+            return Submission(accepted=original, created=False)
+        except IdempotencyMismatch:
+            metrics.add_metric(name="IdempotencyKeyReused", unit=MetricUnit.Count, value=1)
+            raise
+        metrics.add_metric(name="ReportsAccepted", unit=MetricUnit.Count, value=1)
+        try:
+            self.evaluation_queue.send(ReportSubmitted(report_id=report.report_id))
+        except DeliveryFailed as exc:
+            # stored is accepted: the scheduled re-review re-queues it when its timer falls due
+            logger.warning(
+                "report stored but not queued; re-review will re-queue it", report_id=report.report_id, error=str(exc)
+            )
+            metrics.add_metric(name="ReportsQueueSendFailed", unit=MetricUnit.Count, value=1)
+        logger.info(
+            "report accepted",
+            report_id=report.report_id,
+            case_id=report.case_id,
+            category=report.category.value,
+            relationship=report.relationship.value,
+        )
+        return Submission(accepted=accepted, created=True)
+
+    def view_report(self, principal: Principal, report_id: str) -> ReportView:
+        """The reporter's own report and its case's outcome. Anyone else gets NotFound: nothing leaks."""
+        try:
+            report = self.repository.get_report(report_id)
+        except NotFound:
+            raise NotFound("report not found") from None
+        if report.reporter_id != principal.subject:
+            raise NotFound("report not found")
+        try:
+            case = self.repository.get_case(report.case_id, consistent=False)
+        except NotFound:
+            case = None
+        status = "received"
+        if case is not None and report.status == "evaluated":
+            status = REPORTER_STATUS[case.state.value]
+        decision = case.decision if case is not None and report.status == "evaluated" else None
+        return ReportView(
+            report_id=report.report_id,
+            case_id=report.case_id,
+            post_id=report.post_id,
+            category=report.category,
+            relationship=report.relationship,
+            status=status,
+            outcome=decision.outcome.value if decision else None,
+            explanation=decision.statement_of_reasons if decision else None,
+            rule_ids=list(decision.rule_ids) if decision else [],
+            policy_version=decision.policy_version if decision else None,
+            submitted_at=report.submitted_at,
+            decided_at=case.decided_at if case is not None and decision else None,
+        )
+
+    # ------------------------------------------------------------ platform context
+
+    def put_post_context(self, principal: Principal, post_id: str, request: PostContextRequest) -> ContextAccepted:
+        principal.require_platform()
+        now = self.clock()
+        facts = PostFacts(
+            post_id=post_id,
+            author_id=request.author_id,
+            created_at=request.created_at,
+            media=tuple(MediaItem(media_id=m.media_id, media_type=m.media_type) for m in request.media),
+            is_reshare=request.is_reshare,
+            signals=PostSignals.model_validate(request.signals.model_dump()),
+        )
+        self.repository.put_post_context(PostContext(facts=facts, text=request.text, updated_at=now))
+        reopened = self._reevaluate_pending_cases_of_post(post_id, reason="post_context_updated")
+        logger.info("post context stored", post_id=post_id, reevaluating=len(reopened))
+        return ContextAccepted(id=post_id, reevaluating_cases=reopened)
+
+    def put_account_context(
+        self, principal: Principal, account_id: str, request: AccountContextRequest
+    ) -> ContextAccepted:
+        principal.require_platform()
+        existing = self.repository.get_account_context(account_id)
+        facts = AccountFacts(
+            account_id=account_id,
+            public_figure=request.public_figure,
+            # only admins mark dedicated-exposure accounts: the platform's update keeps what they set
+            dedicated_to_exposure=existing.facts.dedicated_to_exposure if existing else False,
+        )
+        self.repository.put_account_context(
+            AccountContext(
+                facts=facts, contact_email=request.contact_email, locale=request.locale, updated_at=self.clock()
+            )
+        )
+        logger.info("account context stored", account_id=account_id)
+        return ContextAccepted(id=account_id)
+
+    def put_media_context(self, principal: Principal, media_id: str, request: MediaContextRequest) -> ContextAccepted:
+        principal.require_platform()
+        self.repository.put_media_context(
+            MediaFacts(
+                media_id=media_id,
+                publicly_available=request.publicly_available,
+                mainstream_coverage=request.mainstream_coverage,
+            ),
+            self.clock(),
+        )
+        logger.info("media context stored", media_id=media_id)
+        return ContextAccepted(id=media_id)
+
+    def post_deleted(self, principal: Principal, post_id: str) -> ContextAccepted:
+        principal.require_platform()
+        self.repository.mark_post_deleted(post_id, self.clock())
+        reopened = self._reevaluate_pending_cases_of_post(post_id, reason="post_deleted")
+        logger.info("post deleted by author", post_id=post_id)
+        return ContextAccepted(id=post_id, reevaluating_cases=reopened)
+
+    def _reevaluate_pending_cases_of_post(self, post_id: str, reason: str) -> list[str]:
+        # case ids derive from (post, category): the cases of a post are found without an index
+        case_ids = [case_id_for(post_id, c) for c in Category]
+        pending = sorted(c.case_id for c in self.repository.get_cases(case_ids) if c.state in PENDING_STATES)
+        for case_id in pending:
+            try:
+                self.evaluation_queue.send(CaseReevaluation(case_id=case_id, reason=reason))
+            except DeliveryFailed as exc:
+                logger.warning("re-evaluation not queued; the case timer will retry", case_id=case_id, error=str(exc))
+        return pending
