@@ -1,0 +1,213 @@
+"""Handler tests on moto: resources built from template.yaml, handlers invoked with events/*.json."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from tests.conftest import FakeLambdaContext, load_event
+from tests.support.template import LocalResources, create_resources
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+def _clear_caches() -> None:
+    from consent_guard import config, consumers, messaging, repository
+    from consent_guard.http import case_api, intake_api
+
+    config.clear_settings_cache()
+    for fn in (
+        repository.dynamodb_client,
+        messaging.sqs_client,
+        messaging.events_client,
+        messaging.ses_client,
+        intake_api.intake_service,
+        case_api.repository,
+        consumers.evaluation_service,
+        consumers.notification_service,
+        consumers.review_service,
+    ):
+        fn.cache_clear()
+
+
+@dataclass
+class Stack:
+    """The moto-backed stack of one test, with helpers to drive the real handlers."""
+
+    resources: LocalResources
+    session: Any
+    context: FakeLambdaContext
+    tap_queue_url: str
+    modules: dict[str, ModuleType] = field(default_factory=dict)
+
+    # ------------------------------------------------------------ handlers
+
+    def handler(self, name: str) -> ModuleType:
+        if name not in self.modules:
+            import importlib
+
+            self.modules[name] = importlib.import_module(f"functions.{name}.app")
+        return self.modules[name]
+
+    def http(
+        self,
+        event_file: str,
+        *,
+        body: Any = None,
+        raw_body: str | None = None,
+        path_params: dict[str, str] | None = None,
+        sub: str | None = None,
+        groups: list[str] | None = None,
+        platform: bool | None = None,
+        headers: dict[str, str] | None = None,
+        query: dict[str, str] | None = None,
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """Invoke the HTTP function that owns the event file's route, as API Gateway would."""
+        function = event_file.split("/", 1)[0]
+        event = copy.deepcopy(load_event(event_file))
+        if body is not None:
+            event["body"] = json.dumps(body)
+        if raw_body is not None:
+            event["body"] = raw_body
+        if path_params is not None:
+            event["pathParameters"] = path_params
+            path = event["routeKey"].split(" ", 1)[1]
+            for key, value in path_params.items():
+                path = path.replace("{" + key + "}", value)
+            event["rawPath"] = path
+            event["requestContext"]["http"]["path"] = path
+        if query is not None:
+            event["queryStringParameters"] = query
+            event["rawQueryString"] = "&".join(f"{k}={v}" for k, v in query.items())
+        if headers is not None:
+            event["headers"].update(headers)
+        claims = event["requestContext"]["authorizer"]["jwt"]["claims"]
+        if platform is True:
+            claims.clear()
+            claims.update({"sub": "platform-client", "client_id": "platform-client", "scope": "consent-guard/platform"})
+            event["requestContext"]["authorizer"]["jwt"]["scopes"] = ["consent-guard/platform"]
+        elif platform is False or sub is not None:
+            claims.clear()
+            claims.update({"sub": sub or "user-alice", "cognito:groups": "[" + " ".join(groups or []) + "]"})
+            event["requestContext"]["authorizer"]["jwt"]["scopes"] = None
+        response = self.handler(function).lambda_handler(event, self.context)
+        text = response.get("body") or ""
+        if response.get("isBase64Encoded"):
+            text = base64.b64decode(text).decode()
+        payload = json.loads(text) if text else {}
+        return response["statusCode"], payload, {k.lower(): v for k, v in (response.get("headers") or {}).items()}
+
+    # ------------------------------------------------------------ queues
+
+    def receive(self, queue: str, max_messages: int = 10) -> list[dict[str, Any]]:
+        sqs = self.session.client("sqs")
+        return sqs.receive_message(
+            QueueUrl=self.resources.queues[queue],
+            MaxNumberOfMessages=max_messages,
+            AttributeNames=["All"],
+            VisibilityTimeout=0,
+        ).get("Messages", [])
+
+    def depth(self, queue: str) -> int:
+        sqs = self.session.client("sqs")
+        attrs = sqs.get_queue_attributes(
+            QueueUrl=self.resources.queues[queue],
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+
+    def sqs_event(self, queue: str, messages: list[dict[str, Any]]) -> dict[str, Any]:
+        template = load_event(
+            "policy_evaluation/report_submitted.json" if queue == "EvaluationQueue" else "notification/notification_request.json"
+        )["Records"][0]
+        records = []
+        for message in messages:
+            record = copy.deepcopy(template)
+            record.update(
+                messageId=message["MessageId"],
+                receiptHandle=message["ReceiptHandle"],
+                body=message["Body"],
+                md5OfBody=message["MD5OfBody"],
+                eventSourceARN=self.resources.queue_arns[queue],
+            )
+            record["attributes"].update({k: v for k, v in message.get("Attributes", {}).items() if k in record["attributes"]})
+            records.append(record)
+        return {"Records": records}
+
+    def deliver(self, queue: str, function: str, rounds: int = 20) -> int:
+        """Deliver the queue's messages to the function as real SQS batches, deleting only successes."""
+        sqs = self.session.client("sqs")
+        delivered = 0
+        for _ in range(rounds):
+            messages = self.receive(queue)
+            if not messages:
+                break
+            result = self.handler(function).lambda_handler(self.sqs_event(queue, messages), self.context)
+            failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+            for message in messages:
+                if message["MessageId"] not in failed:
+                    sqs.delete_message(QueueUrl=self.resources.queues[queue], ReceiptHandle=message["ReceiptHandle"])
+                    delivered += 1
+            if failed:
+                break
+        return delivered
+
+    def run_pipeline(self) -> None:
+        """Evaluation, then notification, until both queues are quiet."""
+        for _ in range(5):
+            moved = self.deliver("EvaluationQueue", "policy_evaluation")
+            moved += self.deliver("NotificationQueue", "notification")
+            if not moved:
+                return
+
+    def enforcement_events(self) -> list[dict[str, Any]]:
+        sqs = self.session.client("sqs")
+        found = []
+        while True:
+            messages = sqs.receive_message(QueueUrl=self.tap_queue_url, MaxNumberOfMessages=10).get("Messages", [])
+            if not messages:
+                return found
+            for message in messages:
+                found.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=self.tap_queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def scheduled_review(self) -> dict[str, Any]:
+        return self.handler("scheduled_review").lambda_handler(load_event("scheduled_review/scheduled.json"), self.context)
+
+    def table(self) -> Any:
+        return self.session.resource("dynamodb").Table(self.resources.tables["ConsentGuardTable"])
+
+
+@pytest.fixture
+def stack(monkeypatch: pytest.MonkeyPatch, lambda_context: FakeLambdaContext) -> Iterator[Stack]:
+    with mock_aws():
+        session = boto3.Session(region_name="eu-west-1")
+        resources = create_resources(session)
+        for key, value in resources.environment().items():
+            monkeypatch.setenv(key, value)
+        # a tap on the enforcement bus, so tests can see what the platform would receive
+        sqs = session.client("sqs")
+        tap = sqs.create_queue(QueueName="enforcement-tap")["QueueUrl"]
+        tap_arn = sqs.get_queue_attributes(QueueUrl=tap, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events = session.client("events")
+        bus = resources.buses["EnforcementBus"]
+        events.put_rule(Name="tap", EventBusName=bus, EventPattern=json.dumps({"source": ["consent-guard.enforcement"]}))
+        events.put_targets(Rule="tap", EventBusName=bus, Targets=[{"Id": "tap", "Arn": tap_arn}])
+        _clear_caches()
+        yield Stack(resources=resources, session=session, context=lambda_context, tap_queue_url=tap)
+        _clear_caches()
+
+
+@pytest.fixture
+def frozen_now() -> Callable[[], datetime]:
+    return lambda: NOW

@@ -1,0 +1,247 @@
+"""Report in, decision, notifications and enforcement out: the three functions chained through moto's queues."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import time_machine
+
+from tests.handlers.conftest import Stack
+
+SUBMIT = "report_intake/submit_report.json"
+GET = "report_intake/get_report.json"
+POST_CONTEXT = "report_intake/put_post_context.json"
+ACCOUNT_CONTEXT = "report_intake/put_account_context.json"
+INBOX = "case_api/my_notifications.json"
+
+
+def _post(stack: Stack, post_id: str = "post-1001", author: str = "user-bob", **signals: bool) -> None:
+    status, _, _ = stack.http(
+        POST_CONTEXT,
+        path_params={"post_id": post_id},
+        body={
+            "author_id": author,
+            "text": "look who I saw",
+            "media": [{"media_id": f"{post_id}-m1", "media_type": "photo"}],
+            "created_at": "2026-11-20T10:00:00Z",
+            "signals": signals,
+        },
+    )
+    assert status == 200
+
+
+def _account(stack: Stack, account_id: str, **fields: Any) -> None:
+    status, _, _ = stack.http(ACCOUNT_CONTEXT, path_params={"account_id": account_id}, body=fields)
+    assert status == 200
+
+
+def _inbox(stack: Stack, sub: str) -> list[dict[str, Any]]:
+    status, page, _ = stack.http(INBOX, sub=sub)
+    assert status == 200
+    return page["items"]
+
+
+def test_a_first_person_report_is_removed_and_everyone_is_told(stack: Stack) -> None:
+    _post(stack)
+    _account(stack, "user-bob", contact_email="bob@example.com")
+    _, accepted, _ = stack.http(SUBMIT)
+
+    stack.run_pipeline()
+
+    status, view, _ = stack.http(GET, path_params={"report_id": accepted["report_id"]})
+    assert status == 200
+    assert view["status"] == "action_taken" and view["outcome"] == "remove"
+    assert view["rule_ids"] and view["policy_version"]
+    reporter_kinds = sorted(n["kind"] for n in _inbox(stack, "user-alice"))
+    assert reporter_kinds == ["outcome", "receipt"]
+    author = _inbox(stack, "user-bob")
+    assert [n["kind"] for n in author] == ["statement_of_reasons"]
+    assert author[0]["email_status"] == "sent"
+    assert "user-alice" not in author[0]["body"]  # the author never learns who reported
+    actions = sorted(e["detail-type"] for e in stack.enforcement_events())
+    assert actions == ["account.lock", "content.hide"]
+
+
+def test_enforcement_events_carry_a_stable_id_case_rule_and_policy_version(stack: Stack) -> None:
+    _post(stack)
+    _, accepted, _ = stack.http(SUBMIT)
+    stack.run_pipeline()
+    events = stack.enforcement_events()
+    assert events
+    for event in events:
+        detail = event["detail"]
+        assert detail["case_id"] == accepted["case_id"]
+        assert detail["event_id"].startswith(accepted["case_id"])
+        assert detail["rule_ids"] and detail["policy_version"]
+        assert detail["account_id"] == "user-bob" and detail["post_id"] == "post-1001"
+
+
+def test_without_the_posts_facts_the_case_waits_for_context_and_resumes_when_they_arrive(stack: Stack) -> None:
+    _, accepted, _ = stack.http(SUBMIT)
+    stack.run_pipeline()
+    _, view, _ = stack.http(GET, path_params={"report_id": accepted["report_id"]})
+    assert view["status"] == "needs_context"
+
+    _post(stack)  # the platform supplies the facts: the pending case is re-opened at once
+    stack.run_pipeline()
+
+    _, view, _ = stack.http(GET, path_params={"report_id": accepted["report_id"]})
+    assert view["status"] == "action_taken"
+
+
+def test_a_bystanders_private_media_report_waits_for_the_person_depicted(stack: Stack) -> None:
+    _post(stack)
+    _, accepted, _ = stack.http(SUBMIT, body={
+        "post_id": "post-1001", "category": "private_media", "relationship": "other",
+        "attestations": {"accurate_and_complete": True}}, sub="user-dave", headers={"idempotency-key": "d1"})
+    stack.run_pipeline()
+
+    _, view, _ = stack.http(GET, path_params={"report_id": accepted["report_id"]}, sub="user-dave")
+    assert view["status"] == "awaiting_first_person"
+    assert sorted(n["kind"] for n in _inbox(stack, "user-dave")) == ["awaiting_first_person", "receipt"]
+    assert stack.enforcement_events() == []
+
+    stack.http(SUBMIT, sub="user-alice")  # now the person depicted reports
+    stack.run_pipeline()
+
+    _, view, _ = stack.http(GET, path_params={"report_id": accepted["report_id"]}, sub="user-dave")
+    assert view["status"] == "action_taken"
+    assert "outcome" in [n["kind"] for n in _inbox(stack, "user-dave")]
+
+
+def test_a_public_figures_media_in_the_public_interest_stays_up(stack: Stack) -> None:
+    _post(stack, public_interest=True)
+    _account(stack, "user-alice", public_figure=True)
+    _, accepted, _ = stack.http(SUBMIT)
+    stack.run_pipeline()
+
+    _, view, _ = stack.http(GET, path_params={"report_id": accepted["report_id"]})
+    assert view["status"] == "no_violation"
+    outcome = [n for n in _inbox(stack, "user-alice") if n["kind"] == "outcome"][0]
+    assert "appeal" in outcome["body"]
+    assert stack.enforcement_events() == []
+
+
+def test_redelivered_messages_produce_no_second_notification_or_case_change(stack: Stack) -> None:
+    _post(stack)
+    _, accepted, _ = stack.http(SUBMIT)
+    message = stack.receive("EvaluationQueue")[0]
+    evaluation = stack.handler("policy_evaluation")
+    assert evaluation.lambda_handler(stack.sqs_event("EvaluationQueue", [message]), stack.context) == {
+        "batchItemFailures": []
+    }
+    # the same message again (SQS is at-least-once)
+    evaluation.lambda_handler(stack.sqs_event("EvaluationQueue", [message]), stack.context)
+    stack.run_pipeline()
+
+    events = [i for i in stack.table().scan()["Items"] if i["type"] == "case_event"]
+    assert [e["event_type"] for e in sorted(events, key=lambda e: e["seq"])] == ["evaluated", "enforcement_applied"]
+    assert sorted(n["kind"] for n in _inbox(stack, "user-alice")) == ["outcome", "receipt"]
+    assert len(_inbox(stack, "user-bob")) == 1
+
+
+def test_a_poison_message_fails_alone_and_the_rest_of_the_batch_is_processed(stack: Stack) -> None:
+    _post(stack)
+    reports = [stack.http(SUBMIT, sub=f"user-{i}", headers={"idempotency-key": f"k{i}"})[1] for i in range(4)]
+    sqs = stack.session.client("sqs")
+    sqs.send_message(QueueUrl=stack.resources.queues["EvaluationQueue"], MessageBody='{"type": "unknown"}')
+    messages = stack.receive("EvaluationQueue")
+    assert len(messages) == 5
+
+    result = stack.handler("policy_evaluation").lambda_handler(
+        stack.sqs_event("EvaluationQueue", messages), stack.context
+    )
+
+    poison = [m["MessageId"] for m in messages if "unknown" in m["Body"]]
+    assert [f["itemIdentifier"] for f in result["batchItemFailures"]] == poison
+    for report in reports:
+        _, view, _ = stack.http(GET, path_params={"report_id": report["report_id"]},
+                                sub=f"user-{reports.index(report)}")
+        assert view["status"] == "action_taken"
+
+
+def test_a_report_whose_queue_send_failed_is_requeued_by_the_scheduled_review(stack: Stack) -> None:
+    _post(stack)
+    from consent_guard.messaging import sqs_client
+
+    client = sqs_client()
+
+    def fail_send(params: Any, **_: Any) -> None:
+        if "report_submitted" in params.get("MessageBody", ""):
+            from botocore.exceptions import EndpointConnectionError
+
+            raise EndpointConnectionError(endpoint_url="sqs")
+
+    client.meta.events.register("provide-client-params.sqs.SendMessage", fail_send, unique_id="fail")
+    status, accepted, _ = stack.http(SUBMIT)
+    client.meta.events.unregister("provide-client-params.sqs.SendMessage", unique_id="fail")
+
+    assert status == 202  # stored is accepted
+    assert stack.depth("EvaluationQueue") == 0
+    assert stack.scheduled_review()["acted"] == {}  # not due yet
+
+    with time_machine.travel(datetime.now(UTC) + timedelta(minutes=6), tick=False):
+        summary = stack.scheduled_review()
+        again = stack.scheduled_review()  # a second run acts on nothing
+    assert summary["acted"] == {"report_stuck": 1}
+    assert again["acted"] == {}
+    stack.run_pipeline()
+    _, view, _ = stack.http(GET, path_params={"report_id": accepted["report_id"]})
+    assert view["status"] == "action_taken"
+
+
+def test_an_evaluation_that_keeps_failing_lands_in_the_dlq(stack: Stack) -> None:
+    _post(stack)
+    stack.http(SUBMIT)
+    from consent_guard.repository import dynamodb_client
+
+    def throttle(**_: Any) -> None:
+        from botocore.exceptions import ClientError
+
+        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
+                          "GetItem")
+
+    dynamodb_client().meta.events.register("before-call.dynamodb.GetItem", throttle, unique_id="throttle")
+    sqs = stack.session.client("sqs")
+    for _ in range(5):  # maxReceiveCount in template.yaml
+        messages = sqs.receive_message(QueueUrl=stack.resources.queues["EvaluationQueue"], MaxNumberOfMessages=10,
+                                       AttributeNames=["All"])["Messages"]
+        result = stack.handler("policy_evaluation").lambda_handler(
+            stack.sqs_event("EvaluationQueue", messages), stack.context)
+        assert len(result["batchItemFailures"]) == 1
+        sqs.change_message_visibility(QueueUrl=stack.resources.queues["EvaluationQueue"],
+                                      ReceiptHandle=messages[0]["ReceiptHandle"], VisibilityTimeout=0)
+    dynamodb_client().meta.events.unregister("before-call.dynamodb.GetItem", unique_id="throttle")
+
+    assert sqs.receive_message(QueueUrl=stack.resources.queues["EvaluationQueue"]).get("Messages") is None
+    assert stack.depth("EvaluationDLQ") == 1
+
+
+@pytest.mark.parametrize("locale", ["en", "de"])
+def test_the_reporters_locale_is_used(stack: Stack, locale: str) -> None:
+    _post(stack)
+    stack.http(SUBMIT, body={
+        "post_id": "post-1001", "category": "private_media", "relationship": "self", "locale": locale,
+        "attestations": {"accurate_and_complete": True, "information_is_mine": True,
+                         "not_published_elsewhere": True}})
+    stack.run_pipeline()
+    receipt = [n for n in _inbox(stack, "user-alice") if n["kind"] == "receipt"][0]
+    assert receipt["subject"].startswith({"en": "We received", "de": "Wir haben"}[locale])
+
+
+def test_notifications_are_newest_first_and_paginated(stack: Stack) -> None:
+    _post(stack)
+    stack.http(SUBMIT)
+    stack.run_pipeline()
+    status, first, _ = stack.http(INBOX, sub="user-alice", query={"limit": "1"})
+    assert status == 200 and len(first["items"]) == 1 and first["next_cursor"]
+    status, second, _ = stack.http(INBOX, sub="user-alice", query={"limit": "1", "cursor": first["next_cursor"]})
+    assert status == 200 and len(second["items"]) == 1
+    assert first["items"][0]["created_at"] >= second["items"][0]["created_at"]
+    # someone else's cursor is refused, not served
+    status, _, _ = stack.http(INBOX, sub="user-mallory", query={"cursor": first["next_cursor"]})
+    assert status == 400
+    assert json.dumps(_inbox(stack, "user-mallory")) == "[]"
