@@ -128,7 +128,9 @@ class Stack:
 
     def sqs_event(self, queue: str, messages: list[dict[str, Any]]) -> dict[str, Any]:
         template = load_event(
-            "policy_evaluation/report_submitted.json" if queue == "EvaluationQueue" else "notification/notification_request.json"
+            "policy_evaluation/report_submitted.json"
+            if queue == "EvaluationQueue"
+            else "notification/notification_request.json"
         )["Records"][0]
         records = []
         for message in messages:
@@ -140,7 +142,9 @@ class Stack:
                 md5OfBody=message["MD5OfBody"],
                 eventSourceARN=self.resources.queue_arns[queue],
             )
-            record["attributes"].update({k: v for k, v in message.get("Attributes", {}).items() if k in record["attributes"]})
+            record["attributes"].update(
+                {k: v for k, v in message.get("Attributes", {}).items() if k in record["attributes"]}
+            )
             records.append(record)
         return {"Records": records}
 
@@ -182,7 +186,9 @@ class Stack:
                 sqs.delete_message(QueueUrl=self.tap_queue_url, ReceiptHandle=message["ReceiptHandle"])
 
     def scheduled_review(self) -> dict[str, Any]:
-        return self.handler("scheduled_review").lambda_handler(load_event("scheduled_review/scheduled.json"), self.context)
+        return self.handler("scheduled_review").lambda_handler(
+            load_event("scheduled_review/scheduled.json"), self.context
+        )
 
     def table(self) -> Any:
         return self.session.resource("dynamodb").Table(self.resources.tables["ConsentGuardTable"])
@@ -201,7 +207,9 @@ def stack(monkeypatch: pytest.MonkeyPatch, lambda_context: FakeLambdaContext) ->
         tap_arn = sqs.get_queue_attributes(QueueUrl=tap, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         events = session.client("events")
         bus = resources.buses["EnforcementBus"]
-        events.put_rule(Name="tap", EventBusName=bus, EventPattern=json.dumps({"source": ["consent-guard.enforcement"]}))
+        events.put_rule(
+            Name="tap", EventBusName=bus, EventPattern=json.dumps({"source": ["consent-guard.enforcement"]})
+        )
         events.put_targets(Rule="tap", EventBusName=bus, Targets=[{"Id": "tap", "Arn": tap_arn}])
         _clear_caches()
         yield Stack(resources=resources, session=session, context=lambda_context, tap_queue_url=tap)

@@ -94,9 +94,17 @@ def test_without_the_posts_facts_the_case_waits_for_context_and_resumes_when_the
 
 def test_a_bystanders_private_media_report_waits_for_the_person_depicted(stack: Stack) -> None:
     _post(stack)
-    _, accepted, _ = stack.http(SUBMIT, body={
-        "post_id": "post-1001", "category": "private_media", "relationship": "other",
-        "attestations": {"accurate_and_complete": True}}, sub="user-dave", headers={"idempotency-key": "d1"})
+    _, accepted, _ = stack.http(
+        SUBMIT,
+        body={
+            "post_id": "post-1001",
+            "category": "private_media",
+            "relationship": "other",
+            "attestations": {"accurate_and_complete": True},
+        },
+        sub="user-dave",
+        headers={"idempotency-key": "d1"},
+    )
     stack.run_pipeline()
 
     _, view, _ = stack.http(GET, path_params={"report_id": accepted["report_id"]}, sub="user-dave")
@@ -120,14 +128,14 @@ def test_a_public_figures_media_in_the_public_interest_stays_up(stack: Stack) ->
 
     _, view, _ = stack.http(GET, path_params={"report_id": accepted["report_id"]})
     assert view["status"] == "no_violation"
-    outcome = [n for n in _inbox(stack, "user-alice") if n["kind"] == "outcome"][0]
+    outcome = next(n for n in _inbox(stack, "user-alice") if n["kind"] == "outcome")
     assert "appeal" in outcome["body"]
     assert stack.enforcement_events() == []
 
 
 def test_redelivered_messages_produce_no_second_notification_or_case_change(stack: Stack) -> None:
     _post(stack)
-    _, accepted, _ = stack.http(SUBMIT)
+    _, _accepted, _ = stack.http(SUBMIT)
     message = stack.receive("EvaluationQueue")[0]
     evaluation = stack.handler("policy_evaluation")
     assert evaluation.lambda_handler(stack.sqs_event("EvaluationQueue", [message]), stack.context) == {
@@ -158,8 +166,9 @@ def test_a_poison_message_fails_alone_and_the_rest_of_the_batch_is_processed(sta
     poison = [m["MessageId"] for m in messages if "unknown" in m["Body"]]
     assert [f["itemIdentifier"] for f in result["batchItemFailures"]] == poison
     for report in reports:
-        _, view, _ = stack.http(GET, path_params={"report_id": report["report_id"]},
-                                sub=f"user-{reports.index(report)}")
+        _, view, _ = stack.http(
+            GET, path_params={"report_id": report["report_id"]}, sub=f"user-{reports.index(report)}"
+        )
         assert view["status"] == "action_taken"
 
 
@@ -201,19 +210,25 @@ def test_an_evaluation_that_keeps_failing_lands_in_the_dlq(stack: Stack) -> None
     def throttle(**_: Any) -> None:
         from botocore.exceptions import ClientError
 
-        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
-                          "GetItem")
+        raise ClientError(
+            {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, "GetItem"
+        )
 
     dynamodb_client().meta.events.register("before-call.dynamodb.GetItem", throttle, unique_id="throttle")
     sqs = stack.session.client("sqs")
     for _ in range(5):  # maxReceiveCount in template.yaml
-        messages = sqs.receive_message(QueueUrl=stack.resources.queues["EvaluationQueue"], MaxNumberOfMessages=10,
-                                       AttributeNames=["All"])["Messages"]
+        messages = sqs.receive_message(
+            QueueUrl=stack.resources.queues["EvaluationQueue"], MaxNumberOfMessages=10, AttributeNames=["All"]
+        )["Messages"]
         result = stack.handler("policy_evaluation").lambda_handler(
-            stack.sqs_event("EvaluationQueue", messages), stack.context)
+            stack.sqs_event("EvaluationQueue", messages), stack.context
+        )
         assert len(result["batchItemFailures"]) == 1
-        sqs.change_message_visibility(QueueUrl=stack.resources.queues["EvaluationQueue"],
-                                      ReceiptHandle=messages[0]["ReceiptHandle"], VisibilityTimeout=0)
+        sqs.change_message_visibility(
+            QueueUrl=stack.resources.queues["EvaluationQueue"],
+            ReceiptHandle=messages[0]["ReceiptHandle"],
+            VisibilityTimeout=0,
+        )
     dynamodb_client().meta.events.unregister("before-call.dynamodb.GetItem", unique_id="throttle")
 
     assert sqs.receive_message(QueueUrl=stack.resources.queues["EvaluationQueue"]).get("Messages") is None
@@ -223,12 +238,22 @@ def test_an_evaluation_that_keeps_failing_lands_in_the_dlq(stack: Stack) -> None
 @pytest.mark.parametrize("locale", ["en", "de"])
 def test_the_reporters_locale_is_used(stack: Stack, locale: str) -> None:
     _post(stack)
-    stack.http(SUBMIT, body={
-        "post_id": "post-1001", "category": "private_media", "relationship": "self", "locale": locale,
-        "attestations": {"accurate_and_complete": True, "information_is_mine": True,
-                         "not_published_elsewhere": True}})
+    stack.http(
+        SUBMIT,
+        body={
+            "post_id": "post-1001",
+            "category": "private_media",
+            "relationship": "self",
+            "locale": locale,
+            "attestations": {
+                "accurate_and_complete": True,
+                "information_is_mine": True,
+                "not_published_elsewhere": True,
+            },
+        },
+    )
     stack.run_pipeline()
-    receipt = [n for n in _inbox(stack, "user-alice") if n["kind"] == "receipt"][0]
+    receipt = next(n for n in _inbox(stack, "user-alice") if n["kind"] == "receipt")
     assert receipt["subject"].startswith({"en": "We received", "de": "Wir haben"}[locale])
 
 

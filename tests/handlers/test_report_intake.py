@@ -90,8 +90,9 @@ def test_oversized_bodies_are_413(stack: Stack) -> None:
 
 def test_a_duplicate_report_returns_the_original_and_creates_nothing(stack: Stack) -> None:
     first_status, first, _ = stack.http(SUBMIT, body=_report(), headers={"idempotency-key": "k1"})
-    again_status, again, headers = stack.http(SUBMIT, body=_report(description="same report, reworded"),
-                                              headers={"idempotency-key": "k2"})
+    again_status, again, headers = stack.http(
+        SUBMIT, body=_report(description="same report, reworded"), headers={"idempotency-key": "k2"}
+    )
 
     assert (first_status, again_status) == (202, 202)
     assert again == first
@@ -109,8 +110,9 @@ def test_the_same_idempotency_key_returns_the_original(stack: Stack) -> None:
 
 def test_an_idempotency_key_reused_with_another_body_is_409_and_changes_nothing(stack: Stack) -> None:
     stack.http(SUBMIT)
-    status, body, _ = stack.http(SUBMIT, body=_report(post_id="post-2002"),
-                                 headers={"idempotency-key": "3f1c0a4e-8d2b-4f7a-9c55-7e1b2d3c4a5f"})
+    status, body, _ = stack.http(
+        SUBMIT, body=_report(post_id="post-2002"), headers={"idempotency-key": "3f1c0a4e-8d2b-4f7a-9c55-7e1b2d3c4a5f"}
+    )
     assert status == 409
     assert body["code"] == "idempotency_key_reused"
     assert stack.depth("EvaluationQueue") == 1

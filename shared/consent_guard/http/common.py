@@ -4,6 +4,7 @@ exceptions to HTTP responses. Error bodies never echo the request."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -47,7 +48,7 @@ class ConsentGuardResolver(APIGatewayHttpResolver):
     """The HTTP API resolver with a body limit checked before anything parses the body (validation runs first
     among powertools middlewares, so the limit cannot be a middleware)."""
 
-    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         body = event.get("body") or ""
         size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
         if size > MAX_BODY_BYTES:

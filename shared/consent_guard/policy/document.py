@@ -1,0 +1,334 @@
+"""The policy document: strict models of private_information.json and its cached loader.
+
+The document is checked as a whole at load (coverage of every category, unique ids, placeholders), so the engine can
+look rules up without defensive code, and a policy edit that the engine could not honour fails before deployment.
+"""
+
+from __future__ import annotations
+
+import functools
+import string
+from collections import Counter
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Self
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
+
+from consent_guard.models.domain import Category, Enforcement, Outcome
+
+POLICY_FILE = Path(__file__).with_name("private_information.json")
+
+
+class Doc(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+ProvisionId = Annotated[str, Field(pattern=r"^PIM-[A-Z]?[0-9]+$")]
+Text = Annotated[str, Field(min_length=1)]
+
+
+class CategoryKind(StrEnum):
+    MEDIA = "media"
+    INFORMATION = "information"
+    CONDUCT = "conduct"
+
+
+class RuleTrigger(StrEnum):
+    """The situations the engine recognises; each (trigger, category) pair it can reach is decided by one rule."""
+
+    NOT_PRIVATE = "not_private"
+    POST_FACTS_MISSING = "post_facts_missing"
+    THIRD_PARTY_ONLY = "third_party_only"
+    ATTESTATIONS_MISSING = "attestations_missing"
+    MEDIA_MISSING = "media_missing"
+    HARASSMENT_OVERRIDE = "harassment_override"
+    WEIGHING_FACTORS = "weighing_factors"
+    VIOLATION = "violation"
+
+
+class ExceptionKey(StrEnum):
+    PUBLIC_FIGURE = "public_figure"  # public figure, post in the public interest
+    PUBLIC_INTEREST = "public_interest"  # private individual, post in the public interest
+
+
+class WeighingKey(StrEnum):
+    PUBLICLY_AVAILABLE = "publicly_available"
+    MAINSTREAM_COVERAGE = "mainstream_coverage"
+    CRISIS = "crisis"
+    EYEWITNESS = "eyewitness"
+    COMMUNITY_RELEVANCE = "community_relevance"
+    PUBLIC_EVENT = "public_event"
+
+
+class CategorySpec(Doc):
+    id: Category
+    label: Text
+    description: Text
+    in_scope: bool
+    kind: CategoryKind
+    attestations_required: bool = False  # a self/representative report must carry its confirmations to act on
+    requires_media: bool = False  # the post must list a photo or video to act on automatically
+    exceptions_apply: bool = False  # the exceptions and weighing factors are weighed
+
+
+class Rule(Doc):
+    id: ProvisionId
+    trigger: RuleTrigger
+    categories: tuple[Category, ...] = Field(min_length=1)
+    title: Text
+    explanation: Text
+    outcome: Outcome | None  # None: the rule qualifies others (the harassment override)
+
+
+class PolicyException(Doc):
+    id: ProvisionId
+    key: ExceptionKey
+    title: Text
+    explanation: Text
+    outcome: Outcome  # what follows when it applies
+    overridden_by_harassment: bool
+
+
+class WeighingFactor(Doc):
+    id: ProvisionId
+    key: WeighingKey
+    title: Text
+    explanation: Text
+
+
+class RungConditions(Doc):
+    """All given conditions must hold; none given matches every violation."""
+
+    categories: tuple[Category, ...] | None = None
+    account_dedicated_to_exposure: bool | None = None
+    original_poster: bool | None = None
+    active_strike: bool | None = None
+
+
+class LadderRung(Doc):
+    id: ProvisionId
+    title: Text
+    explanation: Text
+    when: RungConditions = RungConditions()
+    enforcement: Enforcement
+    issues_strike: bool
+
+
+class ReviewConditions(Doc):
+    """All given conditions must hold; none given matches every review."""
+
+    categories: tuple[Category, ...] | None = None
+    live_location: bool | None = None  # any report says the location is live
+    trusted_flagger: bool | None = None  # any report comes from a trusted flagger
+
+
+class ReviewTier(Doc):
+    title: Text
+    when: ReviewConditions = ReviewConditions()
+    priority: int = Field(ge=0)
+    sla_hours: PositiveInt
+
+
+class ReporterQuota(Doc):
+    max_reports: PositiveInt
+    window_seconds: PositiveInt
+
+
+class OutcomeNotice(Doc):
+    outcome: Outcome
+    description: Text
+    final: bool  # final outcomes can be appealed; the others say a decision is still to come
+
+
+class Notices(Doc):
+    """Text of the statement of reasons that does not belong to one rule."""
+
+    outcomes: tuple[OutcomeNotice, ...]
+    enforcement: dict[Enforcement, Text]
+    strike: Text
+    automated: Text
+    appeal: Text
+    interim: Text
+
+
+def _required_triggers(spec: CategorySpec) -> set[RuleTrigger]:
+    """The situations the engine can reach for a category; each needs exactly one rule, and no other rule may exist."""
+    if not spec.in_scope:
+        return {RuleTrigger.NOT_PRIVATE}
+    needed = {RuleTrigger.POST_FACTS_MISSING, RuleTrigger.THIRD_PARTY_ONLY, RuleTrigger.VIOLATION}
+    if spec.attestations_required:
+        needed.add(RuleTrigger.ATTESTATIONS_MISSING)
+    if spec.requires_media:
+        needed.add(RuleTrigger.MEDIA_MISSING)
+    if spec.exceptions_apply:
+        needed |= {RuleTrigger.HARASSMENT_OVERRIDE, RuleTrigger.WEIGHING_FACTORS}
+    return needed
+
+
+# decided before the post's facts are looked at
+_BEFORE_POST_FACTS = frozenset({RuleTrigger.NOT_PRIVATE, RuleTrigger.POST_FACTS_MISSING})
+
+_KIND_OF: dict[type[Doc], str] = {
+    Rule: "Rule",
+    PolicyException: "Exception",
+    WeighingFactor: "Weighing factor",
+    LadderRung: "Enforcement rule",
+}
+
+
+def _unique(values: list[str], what: str) -> None:
+    if dupes := sorted(v for v, n in Counter(values).items() if n > 1):
+        raise ValueError(f"duplicate {what}: {', '.join(dupes)}")
+
+
+class PolicyIndex:
+    """Consistency checks and derived lookups of one Policy (built once, when the Policy is validated)."""
+
+    __slots__ = (
+        "appeal_text",
+        "automated_text",
+        "categories",
+        "enforcement_texts",
+        "final_outcomes",
+        "headings",
+        "in_scope_categories",
+        "interim_text",
+        "outcome_texts",
+        "provision_ids",
+        "rules",
+        "statements",
+        "strike_text",
+        "texts",
+    )
+
+    def __init__(self, policy: Policy) -> None:
+        self.categories = {spec.id: spec for spec in policy.categories}
+        _unique([spec.id for spec in policy.categories], "categories")
+        missing = [c.value for c in Category if c not in self.categories]
+        if missing:
+            raise ValueError(f"categories missing from the policy: {', '.join(missing)}")
+        for spec in policy.categories:
+            if spec.exceptions_apply and spec.kind is not CategoryKind.MEDIA:
+                raise ValueError(f"{spec.id}: exceptions and weighing factors are defined for media only")
+            if not spec.in_scope and (spec.attestations_required or spec.requires_media or spec.exceptions_apply):
+                raise ValueError(f"{spec.id}: an out-of-scope category cannot carry handling flags")
+        self.in_scope_categories = frozenset(spec.id for spec in policy.categories if spec.in_scope)
+
+        provisions: list[Rule | PolicyException | WeighingFactor | LadderRung] = [
+            *policy.rules,
+            *policy.exceptions,
+            *policy.weighing_factors,
+            *policy.enforcement_ladder,
+        ]
+        _unique([p.id for p in provisions], "provision ids")
+        _unique([e.key for e in policy.exceptions], "exception keys")
+        _unique([w.key for w in policy.weighing_factors], "weighing factor keys")
+        self.provision_ids = frozenset(p.id for p in provisions)
+
+        self.rules: dict[tuple[RuleTrigger, Category], Rule] = {}
+        for rule in policy.rules:
+            if (rule.outcome is None) != (rule.trigger is RuleTrigger.HARASSMENT_OVERRIDE):
+                raise ValueError(f"{rule.id}: only the harassment override has no outcome of its own")
+            if rule.outcome is Outcome.REMOVE and rule.trigger in _BEFORE_POST_FACTS:
+                raise ValueError(f"{rule.id}: cannot remove a post whose facts it has not seen")
+            for category in rule.categories:
+                if (rule.trigger, category) in self.rules:
+                    raise ValueError(f"{rule.id}: {rule.trigger} for {category} is already decided by another rule")
+                self.rules[rule.trigger, category] = rule
+        expected = {(t, spec.id) for spec in policy.categories for t in _required_triggers(spec)}
+        if missing_pairs := expected - self.rules.keys():
+            raise ValueError(f"no rule for: {_pairs(missing_pairs)}")
+        if unreachable := self.rules.keys() - expected:
+            raise ValueError(f"rules the engine can never apply: {_pairs(unreachable)}")
+
+        if policy.enforcement_ladder[-1].when != RungConditions():
+            raise ValueError("the last enforcement rung must match every violation")
+        if any(rung.enforcement is Enforcement.NONE for rung in policy.enforcement_ladder):
+            raise ValueError("an enforcement rung must enforce something")
+        if policy.review_priorities[-1].when != ReviewConditions():
+            raise ValueError("the last review tier must match every review")
+
+        notices = policy.notices
+        _unique([n.outcome for n in notices.outcomes], "outcome notices")
+        if missing := [o.value for o in Outcome if o not in {n.outcome for n in notices.outcomes}]:
+            raise ValueError(f"outcomes without a notice: {', '.join(missing)}")
+        if missing := [r.id for r in policy.enforcement_ladder if r.enforcement not in notices.enforcement]:
+            raise ValueError(f"rungs whose enforcement has no notice: {', '.join(missing)}")
+
+        # policy text with its {placeholders} filled in, ready for statements and the markdown
+        values = policy.placeholders()
+        self.texts = {p.id: _fill(p.explanation, values, p.id) for p in provisions}
+        self.headings = {p.id: f"{_KIND_OF[type(p)]} {p.id} ({p.title})" for p in provisions}
+        self.outcome_texts = {n.outcome: _fill(n.description, values, n.outcome) for n in notices.outcomes}
+        self.final_outcomes = frozenset(n.outcome for n in notices.outcomes if n.final)
+        self.enforcement_texts = {e: _fill(t, values, e) for e, t in notices.enforcement.items()}
+        self.strike_text = _fill(notices.strike, values, "strike")
+        self.automated_text = _fill(notices.automated, values, "automated")
+        self.appeal_text = _fill(notices.appeal, values, "appeal")
+        self.interim_text = _fill(notices.interim, values, "interim")
+        # a statement depends only on (category, rule ids, outcome, enforcement, strike): each is built once
+        self.statements: dict[tuple[Category, tuple[str, ...], Outcome, Enforcement, bool], str] = {}
+
+    def rule(self, trigger: RuleTrigger, category: Category) -> Rule:
+        return self.rules[trigger, category]
+
+
+def _pairs(pairs: set[tuple[RuleTrigger, Category]]) -> str:
+    return ", ".join(sorted(f"{trigger}/{category}" for trigger, category in pairs))
+
+
+def _fill(text: str, values: dict[str, int], where: str) -> str:
+    names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+    if unknown := names - values.keys():
+        raise ValueError(f"{where}: unknown placeholders {sorted(unknown)} (known: {sorted(values)})")
+    return text.format_map(values)
+
+
+class Policy(Doc):
+    version: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}\.\d+$")]
+    title: Text
+    categories: tuple[CategorySpec, ...]
+    rules: tuple[Rule, ...]
+    exceptions: tuple[PolicyException, ...]
+    weighing_factors: tuple[WeighingFactor, ...]
+    enforcement_ladder: tuple[LadderRung, ...] = Field(min_length=1)
+    review_priorities: tuple[ReviewTier, ...] = Field(min_length=1)
+    strike_expiry_days: PositiveInt
+    first_person_wait_days: PositiveInt
+    needs_context_limit_hours: PositiveInt
+    appeal_window_days: int = Field(ge=183)  # DSA Art. 20: complaints open for at least six months
+    retention_days_after_appeal_window: PositiveInt
+    reporter_quota: ReporterQuota
+    claim_minutes: PositiveInt
+    notices: Notices
+
+    @model_validator(mode="after")
+    def _check_and_index(self) -> Self:
+        _ = self.index  # checks the document as a whole, at load
+        return self
+
+    @functools.cached_property
+    def index(self) -> PolicyIndex:
+        """Lookups derived once, so the engine never scans or re-validates the document per decision.
+
+        A cached property, not a private attribute, so that equal documents compare equal.
+        """
+        return PolicyIndex(self)
+
+    def placeholders(self) -> dict[str, int]:
+        """Numbers that policy text may quote as `{name}`, so the text cannot drift from the data."""
+        return {
+            "strike_expiry_days": self.strike_expiry_days,
+            "first_person_wait_days": self.first_person_wait_days,
+            "needs_context_limit_hours": self.needs_context_limit_hours,
+            "appeal_window_days": self.appeal_window_days,
+            "retention_days_after_appeal_window": self.retention_days_after_appeal_window,
+            "claim_minutes": self.claim_minutes,
+        }
+
+
+@functools.cache
+def load_policy() -> Policy:
+    """The deployed policy, read and validated once per process (stdlib json via pydantic: cheap at cold start)."""
+    return Policy.model_validate_json(POLICY_FILE.read_bytes())

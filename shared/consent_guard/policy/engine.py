@@ -1,0 +1,337 @@
+"""The policy engine: pure functions from CaseFacts to an explainable Decision.
+
+No boto3, no I/O, no clock, no randomness: `now` arrives in the facts and every rule, exception, rung, tier and text
+comes from the policy document. The code holds only the order in which situations are recognised.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from datetime import datetime
+from typing import NamedTuple, assert_never
+
+from pydantic import Field
+
+from consent_guard.models.domain import (
+    AccountFacts,
+    CaseFacts,
+    Category,
+    Decision,
+    Enforcement,
+    ExceptionCheck,
+    Frozen,
+    MediaFacts,
+    Outcome,
+    PostFacts,
+    Relationship,
+    ReportFacts,
+    Strike,
+)
+from consent_guard.policy.document import (
+    CategoryKind,
+    CategorySpec,
+    ExceptionKey,
+    Policy,
+    PolicyException,
+    PolicyIndex,
+    Rule,
+    RuleTrigger,
+    WeighingFactor,
+    WeighingKey,
+    load_policy,
+)
+
+
+class EnforcementDecision(Frozen):
+    """What an upheld violation costs the author, and the ladder rung that says so."""
+
+    enforcement: Enforcement
+    issues_strike: bool
+    rule_ids: tuple[str, ...] = Field(min_length=1)
+    reasons: tuple[str, ...] = Field(min_length=1)
+
+
+def active_strikes(
+    strikes: Iterable[Strike], now: datetime, *, exclude_case_id: str | None = None
+) -> tuple[Strike, ...]:
+    """Strikes in force at `now`; those of `exclude_case_id` are left out so re-deciding a case cannot escalate it."""
+    return tuple(s for s in strikes if s.issued_at <= now < s.expires_at and s.case_id != exclude_case_id)
+
+
+def decide_enforcement(
+    category: Category,
+    post: PostFacts,
+    author: AccountFacts | None,
+    author_strikes: Iterable[Strike],
+    now: datetime,
+    policy: Policy | None = None,
+    *,
+    case_id: str | None = None,
+) -> EnforcementDecision:
+    """Walk the enforcement ladder for an upheld violation; the first rung whose conditions all hold decides.
+
+    Also used for moderators' decisions. An author without account facts is not treated as dedicated to exposure.
+    """
+    policy = load_policy() if policy is None else policy
+    if category not in policy.index.in_scope_categories:
+        raise ValueError(f"{category} is not private information under the policy: there is nothing to enforce")
+    in_force = active_strikes(author_strikes, now, exclude_case_id=case_id)
+    dedicated = author is not None and author.dedicated_to_exposure
+    original = not post.is_reshare
+    rung = next(
+        r
+        for r in policy.enforcement_ladder
+        if (r.when.categories is None or category in r.when.categories)
+        and (r.when.account_dedicated_to_exposure is None or r.when.account_dedicated_to_exposure == dedicated)
+        and (r.when.original_poster is None or r.when.original_poster == original)
+        and (r.when.active_strike is None or r.when.active_strike == bool(in_force))
+    )
+    return EnforcementDecision(
+        enforcement=rung.enforcement,
+        issues_strike=rung.issues_strike,
+        rule_ids=(rung.id,),
+        reasons=(
+            f"{rung.id} {rung.title}: {rung.enforcement.value}",
+            f"author: {'dedicated' if dedicated else 'not known as dedicated'} to exposure, "
+            f"{'original poster' if original else 're-sharer'}, {len(in_force)} active strike(s)",
+        ),
+    )
+
+
+def review_priority(facts: CaseFacts, policy: Policy | None = None) -> tuple[int, int]:
+    """(priority, SLA hours) of a case a moderator must review: the first matching tier, 0 being the most urgent."""
+    policy = load_policy() if policy is None else policy
+    live = any(r.live_location for r in facts.reports)
+    trusted = any(r.trusted_flagger for r in facts.reports)
+    tier = next(
+        t
+        for t in policy.review_priorities
+        if (t.when.categories is None or facts.category in t.when.categories)
+        and (t.when.live_location is None or t.when.live_location == live)
+        and (t.when.trusted_flagger is None or t.when.trusted_flagger == trusted)
+    )
+    return tier.priority, tier.sla_hours
+
+
+def evaluate_case(facts: CaseFacts, policy: Policy | None = None) -> Decision:
+    """Decide a case automatically, explaining which rules fired, which exceptions were weighed and why."""
+    policy = load_policy() if policy is None else policy
+    index = policy.index
+    spec = index.categories[facts.category]
+    if not spec.in_scope:
+        rule = index.rule(RuleTrigger.NOT_PRIVATE, spec.id)
+        return _decide(policy, facts, spec, rule, (), [f"{spec.label} is not private information under the policy"])
+    post = facts.post
+    if post is None:
+        rule = index.rule(RuleTrigger.POST_FACTS_MISSING, spec.id)
+        return _decide(policy, facts, spec, rule, (), ["the platform has not supplied the reported post's facts yet"])
+
+    strongest, first_person = _standing(facts.reports)
+    reasons = [
+        f"reported category: {spec.label} ({spec.kind.value})",
+        f"strongest reporter relationship: {strongest.value}; "
+        f"first-person report with its confirmations: {'yes' if first_person else 'no'}",
+    ]
+    weighed = _weigh(spec, post, facts, policy) if spec.kind is CategoryKind.MEDIA else _NOT_WEIGHED
+
+    def decided_by(trigger: RuleTrigger, why: str) -> Decision:
+        reasons.append(why)
+        rule = index.rule(trigger, spec.id)
+        return _decide(policy, facts, spec, rule, weighed.checks, reasons)
+
+    if not first_person and strongest is Relationship.OTHER:
+        return decided_by(RuleTrigger.THIRD_PARTY_ONLY, "only people other than the person concerned reported it")
+    if not first_person and spec.attestations_required:
+        return decided_by(RuleTrigger.ATTESTATIONS_MISSING, "the first-person report lacks its confirmations")
+    if spec.requires_media and not post.media:
+        return decided_by(RuleTrigger.MEDIA_MISSING, "the post lists no photo or video")
+
+    # From here on the exceptions stage was reached, so a harassment override is part of the explanation.
+    also: tuple[str, ...] = ()
+    if weighed.overridden:
+        override = index.rule(RuleTrigger.HARASSMENT_OVERRIDE, spec.id)
+        also = (override.id,)
+        reasons.append(
+            f"{override.id}: the post is marked as harassment, so the public-interest exceptions do not apply"
+        )
+    decider: Rule | PolicyException
+    if weighed.factors:
+        reasons.append(f"weighing factors present: {', '.join(f.id for f in weighed.factors)}")
+        if weighed.applying is not None:
+            reasons.append(f"exception {weighed.applying.id} applies too, but weighed cases are not kept automatically")
+        decider = index.rule(RuleTrigger.WEIGHING_FACTORS, spec.id)
+    elif weighed.applying is not None:
+        reasons.append(f"exception {weighed.applying.id} applies: {weighed.applying.title}")
+        decider = weighed.applying
+    else:
+        reasons.append("no exception or weighing factor applies" if spec.exceptions_apply else "no exception applies")
+        decider = index.rule(RuleTrigger.VIOLATION, spec.id)
+    return _decide(policy, facts, spec, decider, weighed.checks, reasons, also)
+
+
+_STRENGTH = {Relationship.OTHER: 0, Relationship.AUTHORIZED_REPRESENTATIVE: 1, Relationship.SELF: 2}
+
+
+def _is_first_person(report: ReportFacts) -> bool:
+    attested = report.attestations
+    match report.relationship:
+        case Relationship.SELF:
+            return attested.information_is_mine and attested.not_published_elsewhere
+        case Relationship.AUTHORIZED_REPRESENTATIVE:
+            return attested.representative_authority and report.represented_account_id is not None
+        case Relationship.OTHER:
+            return False
+        case unreachable:
+            assert_never(unreachable)
+
+
+def _standing(reports: tuple[ReportFacts, ...]) -> tuple[Relationship, bool]:
+    """The strongest relationship among the reports, and whether any of them is a complete first-person report."""
+    strongest = max((r.relationship for r in reports), key=_STRENGTH.__getitem__)
+    return strongest, any(_is_first_person(r) for r in reports)
+
+
+class _Weighed(NamedTuple):
+    checks: tuple[ExceptionCheck, ...]
+    applying: PolicyException | None  # the first exception that applies, in document order
+    overridden: bool  # harassment stopped an exception whose conditions were met
+    factors: tuple[WeighingFactor, ...]  # weighing factors present
+
+
+_NOT_WEIGHED = _Weighed((), None, False, ())
+
+
+@functools.lru_cache(maxsize=512)
+def _check(provision_id: str, applies: bool, reason: str) -> ExceptionCheck:
+    # the set of distinct checks is small and they are immutable: build each once
+    return ExceptionCheck(exception_id=provision_id, applies=applies, reason=reason)
+
+
+def _exception_conditions(key: ExceptionKey, public_figure: bool, public_interest: bool) -> tuple[bool, str]:
+    if not public_interest:
+        return False, "the post is not marked as shared in the public interest"
+    match key:
+        case ExceptionKey.PUBLIC_FIGURE:
+            if public_figure:
+                return True, "a public figure, in a post shared in the public interest"
+            return False, "the person concerned is not known to be a public figure"
+        case ExceptionKey.PUBLIC_INTEREST:
+            if public_figure:
+                return False, "the person concerned is a public figure: the public-figure exception is the one to weigh"
+            return True, "a private individual, in a post shared in the public interest: a moderator weighs it"
+        case unreachable:
+            assert_never(unreachable)
+
+
+def _factor_present(key: WeighingKey, post: PostFacts, media: tuple[MediaFacts, ...]) -> bool:
+    match key:
+        case WeighingKey.PUBLICLY_AVAILABLE:
+            return any(m.publicly_available for m in media)
+        case WeighingKey.MAINSTREAM_COVERAGE:
+            return any(m.mainstream_coverage for m in media)
+        case WeighingKey.CRISIS:
+            return post.signals.crisis
+        case WeighingKey.EYEWITNESS:
+            return post.signals.eyewitness
+        case WeighingKey.COMMUNITY_RELEVANCE:
+            return post.signals.community_relevance
+        case WeighingKey.PUBLIC_EVENT:
+            return post.signals.public_event
+        case unreachable:
+            assert_never(unreachable)
+
+
+def _weigh(spec: CategorySpec, post: PostFacts, facts: CaseFacts, policy: Policy) -> _Weighed:
+    """Every exception and weighing factor of the policy, checked against the post (media categories only)."""
+    policy_exceptions, factors = policy.exceptions, policy.weighing_factors
+    if not spec.exceptions_apply:
+        reason = f"not applicable: {spec.label.lower()} has no exceptions and nothing is weighed against it"
+        ids = [e.id for e in policy_exceptions] + [f.id for f in factors]
+        return _Weighed(tuple(_check(i, False, reason) for i in ids), None, False, ())
+
+    signals = post.signals
+    public_figure = facts.person_concerned is not None and facts.person_concerned.public_figure
+    checks: list[ExceptionCheck] = []
+    applying: PolicyException | None = None
+    overridden = False
+    for exc in policy_exceptions:
+        met, reason = _exception_conditions(exc.key, public_figure, signals.public_interest)
+        if met and signals.harassment and exc.overridden_by_harassment:
+            overridden = True
+            met, reason = False, "its conditions are met, but the post is marked as harassment"
+        checks.append(_check(exc.id, met, reason))
+        if met and applying is None:
+            applying = exc
+    present: list[WeighingFactor] = []
+    for factor in factors:
+        found = _factor_present(factor.key, post, facts.media)
+        checks.append(_check(factor.id, found, "present: a moderator weighs it" if found else "not present"))
+        if found:
+            present.append(factor)
+    return _Weighed(tuple(checks), applying, overridden, tuple(present))
+
+
+def _decide(
+    policy: Policy,
+    facts: CaseFacts,
+    spec: CategorySpec,
+    decided_by: Rule | PolicyException,
+    checks: tuple[ExceptionCheck, ...],
+    reasons: list[str],
+    also: tuple[str, ...] = (),
+) -> Decision:
+    outcome = decided_by.outcome
+    assert outcome is not None, "the document guarantees that deciding rules have an outcome"
+    rule_ids = (decided_by.id, *also)
+    enforcement, issues_strike = Enforcement.NONE, False
+    if outcome is Outcome.REMOVE:
+        assert facts.post is not None, "the document guarantees no removal before the post's facts are seen"
+        enforced = decide_enforcement(
+            spec.id, facts.post, facts.author, facts.author_strikes, facts.now, policy, case_id=facts.case_id
+        )
+        enforcement, issues_strike = enforced.enforcement, enforced.issues_strike
+        rule_ids += enforced.rule_ids
+        reasons.extend(enforced.reasons)
+    priority = sla_hours = None
+    if outcome is Outcome.NEEDS_REVIEW:
+        priority, sla_hours = review_priority(facts, policy)
+        reasons.append(f"review priority {priority}, within {sla_hours} hour(s)")
+    return Decision(
+        outcome=outcome,
+        enforcement=enforcement,
+        issues_strike=issues_strike,
+        rule_ids=rule_ids,
+        exceptions_considered=checks,
+        reasons=tuple(reasons),
+        statement_of_reasons=_statement(policy.index, spec, rule_ids, outcome, enforcement, issues_strike),
+        policy_version=policy.version,
+        automated=True,
+        review_priority=priority,
+        review_sla_hours=sla_hours,
+    )
+
+
+def _statement(
+    index: PolicyIndex,
+    spec: CategorySpec,
+    rule_ids: tuple[str, ...],
+    outcome: Outcome,
+    enforcement: Enforcement,
+    issues_strike: bool,
+) -> str:
+    """The statement of reasons: built from policy text only, so it can carry no ids and no personal data."""
+    key = (spec.id, rule_ids, outcome, enforcement, issues_strike)
+    if (cached := index.statements.get(key)) is not None:
+        return cached
+    parts = [f"What was reported: {spec.label}. {spec.description}"]
+    parts += [f"{index.headings[rule_id]}: {index.texts[rule_id]}" for rule_id in rule_ids]
+    parts.append(f"What happens: {index.outcome_texts[outcome]}")
+    if enforcement is not Enforcement.NONE:
+        parts.append(index.enforcement_texts[enforcement])
+    if issues_strike:
+        parts.append(index.strike_text)
+    parts.append(index.automated_text)
+    parts.append(index.appeal_text if outcome in index.final_outcomes else index.interim_text)
+    statement = index.statements[key] = "\n".join(parts)
+    return statement

@@ -1,0 +1,170 @@
+"""The policy as Markdown tables, for a policy lead to review: `python -m consent_guard.policy.markdown`.
+
+docs/policy.md is this module's output; a unit test keeps the two equal.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Sequence
+
+from consent_guard.models.domain import Category
+from consent_guard.policy.document import Policy, PolicyIndex, ReviewConditions, RungConditions, load_policy
+
+
+def _cell(value: object) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    return [*lines, ""]
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def _categories(index: PolicyIndex, categories: Iterable[Category]) -> str:
+    chosen = set(categories)
+    if chosen == index.in_scope_categories:
+        return "all in-scope categories"
+    return ", ".join(index.categories[c].label for c in index.categories if c in chosen)
+
+
+def _rung_conditions(index: PolicyIndex, when: RungConditions) -> str:
+    parts = []
+    if when.categories is not None:
+        parts.append(_categories(index, when.categories))
+    if when.account_dedicated_to_exposure is not None:
+        parts.append(f"account dedicated to exposure: {_yes(when.account_dedicated_to_exposure)}")
+    if when.original_poster is not None:
+        parts.append(f"original poster: {_yes(when.original_poster)}")
+    if when.active_strike is not None:
+        parts.append(f"active strike: {_yes(when.active_strike)}")
+    return "; ".join(parts) or "any other violation"
+
+
+def _review_conditions(index: PolicyIndex, when: ReviewConditions) -> str:
+    parts = []
+    if when.categories is not None:
+        parts.append(_categories(index, when.categories))
+    if when.live_location is not None:
+        parts.append(f"a report of live location: {_yes(when.live_location)}")
+    if when.trusted_flagger is not None:
+        parts.append(f"a report from a trusted flagger: {_yes(when.trusted_flagger)}")
+    return "; ".join(parts) or "any other review"
+
+
+def render_policy_markdown(policy: Policy) -> str:
+    index = policy.index
+    out = [
+        f"# Policy: {policy.title}",
+        "",
+        f"Version `{policy.version}`. Generated from `shared/consent_guard/policy/private_information.json` by "
+        "`python -m consent_guard.policy.markdown`; edit the JSON, not this file.",
+        "",
+        "A case is checked in this order, and the first rule that matches decides: category in scope; post facts "
+        "available; who reported; their confirmations; media present; weighing factors, then exceptions (where "
+        "weighed); violation. A removal then walks the enforcement ladder.",
+        "",
+        "## Categories",
+        "",
+    ]
+    out += _table(
+        ["Category", "Label", "In scope", "Kind", "Confirmations required", "Media required", "Exceptions weighed"],
+        (
+            (
+                f"`{c.id}`",
+                f"{c.label}: {c.description}",
+                _yes(c.in_scope),
+                c.kind.value,
+                _yes(c.attestations_required),
+                _yes(c.requires_media),
+                _yes(c.exceptions_apply),
+            )
+            for c in policy.categories
+        ),
+    )
+    out += ["## Rules", ""]
+    out += _table(
+        ["Rule", "Title", "Applies to", "Outcome", "Explanation"],
+        (
+            (r.id, r.title, _categories(index, r.categories), r.outcome or "qualifies other rules", index.texts[r.id])
+            for r in policy.rules
+        ),
+    )
+    out += ["## Exceptions", ""]
+    out += _table(
+        ["Exception", "Title", "Outcome when it applies", "Overridden by harassment", "Explanation"],
+        (
+            (e.id, e.title, e.outcome.value, _yes(e.overridden_by_harassment), index.texts[e.id])
+            for e in policy.exceptions
+        ),
+    )
+    weighed = [c for c in policy.categories if c.exceptions_apply]
+    out += [
+        "## Weighing factors",
+        "",
+        f"Any factor present sends a {', '.join(c.label.lower() for c in weighed)} case to a moderator "
+        "(never removed or kept automatically).",
+        "",
+    ]
+    out += _table(
+        ["Factor", "Title", "Explanation"], ((w.id, w.title, index.texts[w.id]) for w in policy.weighing_factors)
+    )
+    out += ["## Enforcement ladder", "", "Walked only for a removal; the first rung that matches decides.", ""]
+    out += _table(
+        ["Rung", "Title", "When", "Enforcement", "Strike", "Explanation"],
+        (
+            (
+                r.id,
+                r.title,
+                _rung_conditions(index, r.when),
+                r.enforcement.value,
+                _yes(r.issues_strike),
+                index.texts[r.id],
+            )
+            for r in policy.enforcement_ladder
+        ),
+    )
+    out += ["## Review priorities", "", "For cases a moderator must review; the first tier that matches applies.", ""]
+    out += _table(
+        ["Tier", "When", "Priority (0 = first)", "SLA (hours)"],
+        ((t.title, _review_conditions(index, t.when), t.priority, t.sla_hours) for t in policy.review_priorities),
+    )
+    out += ["## Timings and limits", ""]
+    quota = policy.reporter_quota
+    out += _table(
+        ["Setting", "Value"],
+        (
+            ("Strike stays active", f"{policy.strike_expiry_days} days"),
+            ("Wait for the person concerned to report (private media)", f"{policy.first_person_wait_days} days"),
+            ("Wait for the post's facts", f"{policy.needs_context_limit_hours} hours"),
+            ("Appeal window", f"{policy.appeal_window_days} days"),
+            ("Retention after the appeal window", f"{policy.retention_days_after_appeal_window} days"),
+            ("Reporter quota", f"{quota.max_reports} reports per {quota.window_seconds} seconds"),
+            ("Moderator claim on a case", f"{policy.claim_minutes} minutes"),
+        ),
+    )
+    out += ["## What people are told", ""]
+    out += _table(
+        ["Outcome", "Notice", "Final"],
+        ((n.outcome.value, index.outcome_texts[n.outcome], _yes(n.final)) for n in policy.notices.outcomes),
+    )
+    out += _table(["Enforcement", "Notice"], ((e.value, t) for e, t in index.enforcement_texts.items()))
+    out += _table(
+        ["Notice", "Text"],
+        (
+            ("Strike", index.strike_text),
+            ("Automated decision", index.automated_text),
+            ("Appeal (final outcomes)", index.appeal_text),
+            ("Interim (other outcomes)", index.interim_text),
+        ),
+    )
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(render_policy_markdown(load_policy()))
