@@ -1,0 +1,349 @@
+"""The whole system in one process: moto for AWS, the template's functions, and the event sources that drive them."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from moto.server import ThreadedMotoServer
+from werkzeug.serving import make_server
+
+from tests.local_stack.gateway import Gateway, HttpServer
+from tests.local_stack.lambdas import (
+    FunctionNotLoaded,
+    LocalFunction,
+    async_retry_attempts,
+    function_specs,
+    on_failure_destination,
+    schedule_events,
+)
+from tests.local_stack.openapi import merged_openapi
+from tests.local_stack.pollers import EventTap, ScheduledInvoker, Scheduler, SqsPoller, redrive, wait_for_threads
+from tests.support.template import ROOT, LocalResources, create_resources, http_routes, resources, sqs_event_sources
+
+log = logging.getLogger("local_stack")
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class _OneRequestAtATime:
+    """WSGI middleware: moto answers one request at a time, so each call is atomic as in the real services.
+
+    moto is not written for concurrent access (a conditional write racing another can both succeed); the functions,
+    pollers and HTTP requests here do run concurrently. SQS long polls are let through unlocked: they wait for up to
+    a second inside moto, which has its own lock around a queue's messages.
+    """
+
+    def __init__(self, app: WSGIApp) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("HTTP_X_AMZ_TARGET") == "AmazonSQS.ReceiveMessage":
+            return self.app(environ, start_response)
+        with self.lock:
+            return list(self.app(environ, start_response))
+
+
+class LocalMotoServer(ThreadedMotoServer):
+    """ThreadedMotoServer with the one-request-at-a-time middleware in front of moto's WSGI app."""
+
+    def _server_entry(self) -> None:
+        app = _OneRequestAtATime(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+
+@dataclass
+class StackConfig:
+    host: str = "127.0.0.1"
+    port: int = 3000
+    moto_port: int = 0
+    schedule_seconds: float = 60.0
+    visibility_timeout: int = 5
+    region: str = "eu-west-1"
+    code_root: Path = ROOT
+    ready_file: Path | None = None
+    serial: bool = True  # one invocation at a time across all functions (see docs/local-stack.md)
+
+
+def configure_environment(moto_url: str, region: str, resources_env: dict[str, str] | None = None) -> None:
+    """Point every boto3 client in this process at moto, with fake credentials; never at a real account."""
+    for name in list(os.environ):
+        if name.startswith("AWS_ENDPOINT_URL_") or name in (
+            "AWS_PROFILE",
+            "AWS_DEFAULT_PROFILE",
+            "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+            "AWS_WEB_IDENTITY_TOKEN_FILE",
+            "AWS_ROLE_ARN",
+        ):
+            del os.environ[name]
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_SESSION_TOKEN="testing",
+        AWS_SECURITY_TOKEN="testing",
+        AWS_DEFAULT_REGION=region,
+        AWS_REGION=region,
+        AWS_ENDPOINT_URL=moto_url,
+    )
+    if resources_env:
+        os.environ.update(resources_env)
+
+
+class LocalStack:
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self.stop_event = threading.Event()
+        self.moto = LocalMotoServer(ip_address="127.0.0.1", port=config.moto_port, verbose=False)
+        self.moto_url = ""
+        self.resources = LocalResources()
+        self.functions: dict[str, LocalFunction] = {}
+        self.threads: list[threading.Thread] = []
+        self.pollers: list[SqsPoller] = []
+        self.invokers: list[ScheduledInvoker] = []
+        self.tap: EventTap | None = None
+        self.http: HttpServer | None = None
+        self.notes: list[str] = []  # how this run differs from the deployed stack
+        self._sqs: Any = None
+        self._openapi: dict[str, Any] | None = None
+        self._openapi_lock = threading.Lock()
+
+    @property
+    def base_url(self) -> str:
+        assert self.http is not None, "start() first"
+        return self.http.base_url
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self.moto.start()
+        host, port = self.moto.get_host_and_port()
+        self.moto_url = f"http://{host}:{port}"
+        configure_environment(self.moto_url, self.config.region)
+        session = boto3.session.Session(region_name=self.config.region)
+        self.resources = create_resources(session)
+        configure_environment(self.moto_url, self.config.region, self.resources.environment())
+        self._sqs = session.client("sqs")
+        self._shorten_visibility_timeouts()
+        self._warm_default_session()
+
+        shared_lock = threading.Lock() if self.config.serial else None
+        self.notes.append(
+            "invocations: one at a time in the whole process (AWS: separate instances; --concurrent: one per function)"
+            if self.config.serial
+            else "invocations: one at a time per function, functions concurrently (they share the layer's modules here)"
+        )
+        for logical_id, spec in function_specs().items():
+            function = LocalFunction(spec, self.config.code_root, self.config.region)
+            if shared_lock is not None:
+                function.lock = shared_lock
+            function.load()
+            self.functions[logical_id] = function
+
+        bus = self.resources.buses["EnforcementBus"]
+        self.tap = EventTap(bus, session.client("sqs"), session.client("events"), self.stop_event)
+        self.threads.append(self.tap)
+        self._start_pollers(session)
+        self._start_schedule()
+
+        self.http = HttpServer(Gateway(http_routes(), self.functions, self), self.config.host, self.config.port)
+        for thread in self.threads:
+            thread.start()
+        self.http.start()
+        if self.config.ready_file is not None:
+            tmp = self.config.ready_file.with_name(self.config.ready_file.name + ".tmp")
+            tmp.write_text(self.base_url + "\n")
+            tmp.replace(self.config.ready_file)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        if self.http is not None:
+            self.http.stop()
+        wait_for_threads(self.threads, timeout=5)
+        self.moto.stop()
+
+    def _shorten_visibility_timeouts(self) -> None:
+        queues = resources("AWS::SQS::Queue")
+        for logical_id in function_specs():
+            for source in sqs_event_sources(logical_id):
+                queue = source["queue"]
+                declared = queues[queue]["Properties"].get("VisibilityTimeout", 30)
+                self._sqs.set_queue_attributes(
+                    QueueUrl=self.resources.queues[queue],
+                    Attributes={"VisibilityTimeout": str(self.config.visibility_timeout)},
+                )
+                self.notes.append(
+                    f"{queue}: VisibilityTimeout {self.config.visibility_timeout} s locally (template: {declared} s), "
+                    "so retries and the move to the DLQ are observable"
+                )
+
+    def _warm_default_session(self) -> None:
+        """Create boto3's default session and its loaders here, once: building clients concurrently from a
+        fresh session in several threads (the functions' lazy clients) is not thread-safe."""
+        boto3.setup_default_session(region_name=self.config.region)
+        for service in ("dynamodb", "sqs", "events", "sesv2"):
+            boto3.client(service)
+
+    def _start_pollers(self, session: boto3.session.Session) -> None:
+        for logical_id, function in self.functions.items():
+            for source in sqs_event_sources(logical_id):
+                queue = source["queue"]
+                if function.module is None:
+                    self.notes.append(f"{queue}: not polled, {logical_id} is not loaded ({function.load_error})")
+                    continue
+                poller = SqsPoller(
+                    function,
+                    queue,
+                    self.resources.queues[queue],
+                    self.resources.queue_arns[queue],
+                    int(source["batch_size"]),
+                    bool(source["report_batch_item_failures"]),
+                    session.client("sqs"),
+                    self.stop_event,
+                )
+                self.pollers.append(poller)
+                self.threads.append(poller)
+
+    def _start_schedule(self) -> None:
+        for logical_id, function in self.functions.items():
+            for event in schedule_events(function.spec):
+                failure_queue = on_failure_destination(function.spec)
+                self.invokers.append(
+                    ScheduledInvoker(
+                        function,
+                        event["event"],
+                        event["schedule"],
+                        self._sqs,
+                        failure_queue,
+                        self.resources.queues.get(failure_queue) if failure_queue else None,
+                        async_retry_attempts(function.spec),
+                    )
+                )
+                when = (
+                    f"every {self.config.schedule_seconds:g} s locally"
+                    if self.config.schedule_seconds > 0
+                    else "only on demand (POST /local/schedule/run)"
+                )
+                self.notes.append(f"{logical_id} {event['event']}: {when} (template: {event['schedule']})")
+        if self.invokers and self.config.schedule_seconds > 0:
+            self.threads.append(Scheduler(self.invokers, self.config.schedule_seconds, self.stop_event))
+
+    # ------------------------------------------------------------------ local-only routes (gateway.LocalOps)
+    def health(self) -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "moto": self.moto_url,
+            "functions": {k: "ready" if f.module is not None else f.load_error for k, f in self.functions.items()},
+            "polling": sorted(p.queue for p in self.pollers),
+            "schedule_seconds": self.config.schedule_seconds,
+            "events_seen": len(self.tap.snapshot()) if self.tap else 0,
+        }
+
+    def enforcement_events(self, detail_type: str | None) -> list[dict[str, Any]]:
+        return self.tap.snapshot(detail_type) if self.tap else []
+
+    def run_schedule(self, function: str | None) -> tuple[int, dict[str, Any]]:
+        invokers = [i for i in self.invokers if function in (None, i.function.spec.logical_id)]
+        if not invokers:
+            return 404, {"message": f"no scheduled function {function or ''}".strip()}
+        invoker = invokers[0]
+        name = invoker.function.spec.logical_id
+        try:
+            invocation = invoker.invoke_now()
+        except FunctionNotLoaded as exc:
+            return 500, {"function": name, "message": f"function not loaded: {exc}"}
+        if invocation.error is not None:
+            return 500, {"function": name, "request_id": invocation.request_id, "error": invocation.error_payload()}
+        return 200, {"function": name, "request_id": invocation.request_id, "result": invocation.result}
+
+    def _dead_letter_targets(self) -> dict[str, str]:
+        """source queue logical id -> its dead-letter queue's logical id"""
+        out = {}
+        for logical_id, queue in resources("AWS::SQS::Queue").items():
+            redrive_policy = queue["Properties"].get("RedrivePolicy")
+            if redrive_policy:
+                out[logical_id] = str(redrive_policy["deadLetterTargetArn"]["Fn::GetAtt"][0])
+        return out
+
+    def queue_counts(self) -> dict[str, dict[str, Any]]:
+        targets = self._dead_letter_targets()
+        sources = {dlq: source for source, dlq in targets.items()}
+        counts: dict[str, dict[str, Any]] = {}
+        for logical_id, url in self.resources.queues.items():
+            attributes = self._sqs.get_queue_attributes(
+                QueueUrl=url,
+                AttributeNames=[
+                    "ApproximateNumberOfMessages",
+                    "ApproximateNumberOfMessagesNotVisible",
+                    "ApproximateNumberOfMessagesDelayed",
+                ],
+            )["Attributes"]
+            visible = int(attributes.get("ApproximateNumberOfMessages", 0))
+            in_flight = int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0))
+            delayed = int(attributes.get("ApproximateNumberOfMessagesDelayed", 0))
+            counts[logical_id] = {
+                "visible": visible,
+                "in_flight": in_flight,
+                "delayed": delayed,
+                "total": visible + in_flight + delayed,
+                "dead_letter_queue": targets.get(logical_id),
+                "source_queue": sources.get(logical_id),
+            }
+        return counts
+
+    def redrive(self, queue: str) -> tuple[int, dict[str, Any]]:
+        if queue not in self.resources.queues:
+            return 404, {"message": f"unknown queue {queue}", "queues": sorted(self.resources.queues)}
+        sources = [source for source, dlq in self._dead_letter_targets().items() if dlq == queue]
+        if not sources:
+            return 400, {"message": f"{queue} is not the dead-letter queue of any queue"}
+        moved = redrive(self._sqs, self.resources.queues[queue], self.resources.queues[sources[0]])
+        log.info("redrive queue=%s source_queue=%s moved=%d", queue, sources[0], moved)
+        return 200, {"queue": queue, "source_queue": sources[0], "moved": moved}
+
+    def openapi(self) -> dict[str, Any]:
+        with self._openapi_lock:
+            if self._openapi is None:
+                self._openapi = merged_openapi(self.functions.values(), http_routes())
+            return self._openapi
+
+    # ------------------------------------------------------------------ startup summary
+    def banner(self) -> str:
+        url = self.base_url
+        port_arg = "" if self.config.port == 3000 else f" PORT={url.rsplit(':', 1)[1]}"
+        lines = [
+            f"consent-guard local stack on {url}   (AWS: moto at {self.moto_url}, region {self.config.region})",
+            "",
+            "resources:",
+            *(f"  table  {k:<18} {v}" for k, v in self.resources.tables.items()),
+            *(f"  queue  {k:<18} {v.rsplit('/', 1)[1]}" for k, v in self.resources.queues.items()),
+            *(f"  bus    {k:<18} {v}" for k, v in self.resources.buses.items()),
+            f"  email  {'SenderEmail':<18} {self.resources.sender_email} (verified identity)",
+            "functions:",
+            *(
+                f"  {k:<26} {'ready' if f.module is not None else 'NOT LOADED: ' + str(f.load_error)}"
+                for k, f in self.functions.items()
+            ),
+            "differs from AWS:",
+            "  JWTs: HS256, dev key in .local/jwt-dev-key, issuer/audience consent-guard-local (AWS: Cognito, RS256)",
+            *(f"  {note}" for note in self.notes),
+            "",
+            "try:",
+            f'  make token SUB=alice GROUPS=moderators      # then: curl -H "Authorization: Bearer $TOKEN" {url}/...',
+            f"  make demo{port_arg}",
+            f"  curl -s {url}/openapi.json                  # or open {url}/docs",
+            "local-only routes: /openapi.json /docs /local/health /local/events /local/queues "
+            "/local/schedule/run (POST) /local/queues/<DLQ>/redrive (POST)",
+        ]
+        return "\n".join(lines)
