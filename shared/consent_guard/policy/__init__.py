@@ -3,7 +3,10 @@
 from consent_guard.policy.document import Policy, load_policy
 from consent_guard.policy.engine import (
     EnforcementDecision,
+    RuleNotApplicable,
     active_strikes,
+    citable_rules,
+    decide_by_person,
     decide_enforcement,
     evaluate_case,
     review_priority,
@@ -12,7 +15,10 @@ from consent_guard.policy.engine import (
 __all__ = [
     "EnforcementDecision",
     "Policy",
+    "RuleNotApplicable",
     "active_strikes",
+    "citable_rules",
+    "decide_by_person",
     "decide_enforcement",
     "evaluate_case",
     "load_policy",

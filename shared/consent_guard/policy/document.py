@@ -148,6 +148,7 @@ class Notices(Doc):
     enforcement: dict[Enforcement, Text]
     strike: Text
     automated: Text
+    human: Text  # in place of `automated` when a moderator or appeal reviewer decided
     appeal: Text
     interim: Text
 
@@ -192,6 +193,7 @@ class PolicyIndex:
         "enforcement_texts",
         "final_outcomes",
         "headings",
+        "human_text",
         "in_scope_categories",
         "interim_text",
         "outcome_texts",
@@ -265,10 +267,11 @@ class PolicyIndex:
         self.enforcement_texts = {e: _fill(t, values, e) for e, t in notices.enforcement.items()}
         self.strike_text = _fill(notices.strike, values, "strike")
         self.automated_text = _fill(notices.automated, values, "automated")
+        self.human_text = _fill(notices.human, values, "human")
         self.appeal_text = _fill(notices.appeal, values, "appeal")
         self.interim_text = _fill(notices.interim, values, "interim")
         # a statement depends only on (category, rule ids, outcome, enforcement, strike): each is built once
-        self.statements: dict[tuple[Category, tuple[str, ...], Outcome, Enforcement, bool], str] = {}
+        self.statements: dict[tuple[Category, tuple[str, ...], Outcome, Enforcement, bool, bool], str] = {}
 
     def rule(self, trigger: RuleTrigger, category: Category) -> Rule:
         return self.rules[trigger, category]

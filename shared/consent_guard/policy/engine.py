@@ -319,9 +319,10 @@ def _statement(
     outcome: Outcome,
     enforcement: Enforcement,
     issues_strike: bool,
+    automated: bool = True,
 ) -> str:
     """The statement of reasons: built from policy text only, so it can carry no ids and no personal data."""
-    key = (spec.id, rule_ids, outcome, enforcement, issues_strike)
+    key = (spec.id, rule_ids, outcome, enforcement, issues_strike, automated)
     if (cached := index.statements.get(key)) is not None:
         return cached
     parts = [f"What was reported: {spec.label}. {spec.description}"]
@@ -331,7 +332,69 @@ def _statement(
         parts.append(index.enforcement_texts[enforcement])
     if issues_strike:
         parts.append(index.strike_text)
-    parts.append(index.automated_text)
+    parts.append(index.automated_text if automated else index.human_text)
     parts.append(index.appeal_text if outcome in index.final_outcomes else index.interim_text)
     statement = index.statements[key] = "\n".join(parts)
     return statement
+
+
+class RuleNotApplicable(ValueError):
+    """A person's decision cites a rule that does not fit the case's category or the outcome chosen."""
+
+
+def citable_rules(category: Category, outcome: Outcome, policy: Policy | None = None) -> tuple[str, ...]:
+    """The rule ids a moderator may cite for `outcome` on a case of `category`.
+
+    Removal: the category's violation rule. No violation: a rule or exception that keeps the content, or the
+    category's violation rule itself (found not broken).
+    """
+    policy = load_policy() if policy is None else policy
+    spec = policy.index.categories[category]
+    violation = [r.id for r in policy.rules if category in r.categories and r.outcome is Outcome.REMOVE]
+    if outcome is Outcome.REMOVE:
+        return tuple(violation)
+    if outcome is Outcome.NO_VIOLATION:
+        keeps = [r.id for r in policy.rules if category in r.categories and r.outcome is Outcome.NO_VIOLATION]
+        if spec.exceptions_apply:
+            keeps += [e.id for e in policy.exceptions if e.outcome is Outcome.NO_VIOLATION]
+        return tuple(keeps + violation)
+    return ()
+
+
+def decide_by_person(facts: CaseFacts, outcome: Outcome, rule_id: str, policy: Policy | None = None) -> Decision:
+    """A moderator's or appeal reviewer's decision, recorded as not automated.
+
+    The cited rule must fit the category and the outcome; a removal walks the same enforcement ladder as an
+    automated one. Raises RuleNotApplicable otherwise.
+    """
+    policy = load_policy() if policy is None else policy
+    index = policy.index
+    spec = index.categories[facts.category]
+    allowed = citable_rules(facts.category, outcome, policy)
+    if rule_id not in allowed:
+        raise RuleNotApplicable(
+            f"rule {rule_id} cannot be cited for {outcome.value} on {facts.category.value}; "
+            f"citable: {', '.join(allowed) or 'none'}"
+        )
+    reasons = [f"decided by a person, citing {rule_id}: {outcome.value}"]
+    rule_ids: tuple[str, ...] = (rule_id,)
+    enforcement, issues_strike = Enforcement.NONE, False
+    if outcome is Outcome.REMOVE:
+        if facts.post is None:
+            raise RuleNotApplicable("a removal needs the reported post's facts from the platform")
+        enforced = decide_enforcement(
+            facts.category, facts.post, facts.author, facts.author_strikes, facts.now, policy, case_id=facts.case_id
+        )
+        enforcement, issues_strike = enforced.enforcement, enforced.issues_strike
+        rule_ids += enforced.rule_ids
+        reasons.extend(enforced.reasons)
+    return Decision(
+        outcome=outcome,
+        enforcement=enforcement,
+        issues_strike=issues_strike,
+        rule_ids=rule_ids,
+        reasons=tuple(reasons),
+        statement_of_reasons=_statement(index, spec, rule_ids, outcome, enforcement, issues_strike, automated=False),
+        policy_version=policy.version,
+        automated=False,
+    )

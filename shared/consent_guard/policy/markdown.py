@@ -159,6 +159,7 @@ def render_policy_markdown(policy: Policy) -> str:
         (
             ("Strike", index.strike_text),
             ("Automated decision", index.automated_text),
+            ("Decision by a person", index.human_text),
             ("Appeal (final outcomes)", index.appeal_text),
             ("Interim (other outcomes)", index.interim_text),
         ),
