@@ -247,6 +247,17 @@ class AccountContext(Frozen):
     updated_at: datetime
 
 
+class Appeal(Frozen):
+    """An internal complaint (DSA Art. 20) against the case's current decision."""
+
+    appellant_id: str
+    appellant_role: str  # "author" or "reporter"
+    filed_at: datetime
+    decision_appealed_at: datetime  # decided_at of the decision appealed: one appeal per decision
+    previous_state: CaseState
+    reason: str = ""  # may hold personal data: staff only, never logged or notified
+
+
 class Case(Frozen):
     """The derived status of a case. Its history is the append-only list of CaseEvent."""
 
@@ -266,6 +277,17 @@ class Case(Frozen):
     key_reports: tuple[ReportFacts, ...] = ()
     review_priority: int | None = None
     review_due_at: datetime | None = None
+    queued_at: datetime | None = None  # when it entered the review queue (its age there)
+    claimed_by: str | None = None
+    claim_expires_at: datetime | None = None
+    appeal: Appeal | None = None
+    appealed_decisions: tuple[datetime, ...] = ()  # decided_at of every decision already appealed
+    measures_active: tuple[str, ...] = ()  # enforcement in force: content.hide, account.lock, account.suspend
+
+    def claimed_by_other(self, subject: str, now: datetime) -> bool:
+        return bool(
+            self.claimed_by and self.claimed_by != subject and self.claim_expires_at and self.claim_expires_at > now
+        )
 
 
 class CaseEvent(Frozen):

@@ -15,9 +15,11 @@ from consent_guard.ids import shard_of
 from consent_guard.models.domain import (
     AccountContext,
     AccountFacts,
+    Appeal,
     Attestations,
     Case,
     CaseEvent,
+    CaseState,
     Decision,
     MediaFacts,
     Notification,
@@ -242,10 +244,26 @@ def case_to_item(case: Case, due: tuple[str, datetime] | None) -> Item:
         item["decided_at"] = iso(case.decided_at)
     if case.review_priority is not None:
         item["review_priority"] = case.review_priority
+    if case.state == CaseState.IN_REVIEW and case.review_priority is not None:
+        # priority first, then age: the queue sort key never changes while the case waits
         item["LPK"] = REVIEW_QUEUE
-        item["LSK"] = f"{case.review_priority}#{iso(case.updated_at)}#{case.case_id}"
+        item["LSK"] = f"{case.review_priority}#{iso(case.queued_at or case.updated_at)}#{case.case_id}"
+    elif case.state == CaseState.APPEALED and case.appeal is not None:
+        item["LPK"] = APPEALS_QUEUE
+        item["LSK"] = f"{iso(case.appeal.filed_at)}#{case.case_id}"
+    if case.queued_at:
+        item["queued_at"] = iso(case.queued_at)
     if case.review_due_at:
         item["review_due_at"] = iso(case.review_due_at)
+    if case.claimed_by and case.claim_expires_at:
+        item["claimed_by"] = case.claimed_by
+        item["claim_expires_at"] = iso(case.claim_expires_at)
+    if case.appeal is not None:
+        item["appeal"] = case.appeal.model_dump_json()
+    if case.appealed_decisions:
+        item["appealed_decisions"] = json.dumps([iso(d) for d in case.appealed_decisions])
+    if case.measures_active:
+        item["measures_active"] = json.dumps(list(case.measures_active))
     if due is not None:
         item.update(due_attributes(due[0], item["PK"], due[1]))
     return item
@@ -267,6 +285,12 @@ def case_from_item(item: Item) -> Case:
         key_reports=tuple(ReportFacts.model_validate(r) for r in json.loads(item.get("key_reports", "[]"))),
         review_priority=int(item["review_priority"]) if item.get("review_priority") is not None else None,
         review_due_at=parse_time(item["review_due_at"]) if item.get("review_due_at") else None,
+        queued_at=parse_time(item["queued_at"]) if item.get("queued_at") else None,
+        claimed_by=item.get("claimed_by"),
+        claim_expires_at=parse_time(item["claim_expires_at"]) if item.get("claim_expires_at") else None,
+        appeal=Appeal.model_validate_json(item["appeal"]) if item.get("appeal") else None,
+        appealed_decisions=tuple(parse_time(d) for d in json.loads(item.get("appealed_decisions", "[]"))),
+        measures_active=tuple(json.loads(item.get("measures_active", "[]"))),
     )
 
 

@@ -8,14 +8,12 @@ has a stable id (notifications are deduplicated downstream, enforcement events c
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from consent_guard.cases import PENDING_STATES, STATE_FOR_OUTCOME, can_move
 from consent_guard.clock import Clock, utc_now
 from consent_guard.errors import NotFound, VersionConflict
-from consent_guard.ids import notification_id_for
-from consent_guard.messaging import EnforcementEvent, EnforcementPublisher, QueuePublisher
+from consent_guard.messaging import EnforcementPublisher, QueuePublisher
 from consent_guard.models.domain import (
     AccountContext,
     Case,
@@ -23,31 +21,23 @@ from consent_guard.models.domain import (
     CaseFacts,
     CaseState,
     Decision,
-    Enforcement,
     EventType,
     MediaFacts,
-    NotificationKind,
     Outcome,
     Relationship,
     Report,
     ReportFacts,
     Strike,
 )
-from consent_guard.models.items import iso
-from consent_guard.models.messages import CaseReevaluation, NotificationRequest, ReportSubmitted
+from consent_guard.models.messages import CaseReevaluation, ReportSubmitted
 from consent_guard.observability import MetricUnit, logger, metrics
 from consent_guard.policy import Policy, evaluate_case, load_policy
 from consent_guard.repository import CaseChange, CaseRepository
+from consent_guard.services.effects import DECIDED_STATES, MEASURES, Effects, Outbox
 
 RELATIONSHIP_RANK = {Relationship.SELF: 2, Relationship.AUTHORIZED_REPRESENTATIVE: 1, Relationship.OTHER: 0}
 MAX_ATTEMPTS = 4  # optimistic-concurrency retries when another evaluation changed the case first
 NEEDS_CONTEXT_RETRY = timedelta(minutes=15)
-
-MEASURES = {
-    Enforcement.REQUIRE_REMOVAL: ("content.hide", "account.lock"),
-    Enforcement.PERMANENT_SUSPENSION: ("content.hide", "account.suspend"),
-    Enforcement.NONE: (),
-}
 
 
 def _first_person_attested(report: ReportFacts) -> bool:
@@ -90,12 +80,15 @@ def _same_decision(a: Decision | None, b: Decision) -> bool:
     )
 
 
-@dataclass
-class Outbox:
-    """What to send once the case change is stored."""
-
-    notifications: list[NotificationRequest] = field(default_factory=list)
-    enforcement: list[EnforcementEvent] = field(default_factory=list)
+def case_timer(case: Case, now: datetime, policy: Policy) -> tuple[str, datetime] | None:
+    """The one timer a case carries in the DueIndex, by state."""
+    if case.state == CaseState.IN_REVIEW and case.review_due_at:
+        return ("review_sla", case.review_due_at)
+    if case.state == CaseState.AWAITING_FIRST_PERSON:
+        return ("first_person_wait", now + timedelta(days=policy.first_person_wait_days))
+    if case.state == CaseState.NEEDS_CONTEXT:
+        return ("needs_context", now + NEEDS_CONTEXT_RETRY)
+    return None
 
 
 class EvaluationService:
@@ -108,10 +101,9 @@ class EvaluationService:
         policy: Policy | None = None,
     ) -> None:
         self.repository = repository
-        self.notifications = notifications
-        self.enforcement = enforcement
         self.clock = clock
         self.policy = policy or load_policy()
+        self.effects = Effects(repository, notifications, enforcement, self.policy)
 
     # ------------------------------------------------------------ entry points
 
@@ -131,7 +123,7 @@ class EvaluationService:
                 logger.info("case changed concurrently; evaluating again", case_id=report.case_id, attempt=attempt)
                 if attempt == MAX_ATTEMPTS - 1:
                     raise
-        self._send(outbox)
+        self.effects.send(outbox)
 
     def handle_case_reevaluation(self, case_id: str, reason: str) -> None:
         for attempt in range(MAX_ATTEMPTS):
@@ -150,7 +142,7 @@ class EvaluationService:
                 logger.info("case changed concurrently; re-evaluating again", case_id=case_id, attempt=attempt)
                 if attempt == MAX_ATTEMPTS - 1:
                     raise
-        self._send(outbox)
+        self.effects.send(outbox)
 
     # ------------------------------------------------------------ the work
 
@@ -162,12 +154,12 @@ class EvaluationService:
             logger.info("report already evaluated; re-sending what it is owed", report_id=report.report_id)
             if case is None:
                 return Outbox()
-            if case.state in (CaseState.ACTIONED, CaseState.DISMISSED):
+            if case.state in DECIDED_STATES:
                 applied = [
                     e.seq for e in self.repository.case_events(case.case_id) if e.type == EventType.ENFORCEMENT_APPLIED
                 ]
-                return self._owed_after_change(case, report, None, applied[-1] if applied else None)
-            return self._owed_to_folded_report(report, case)
+                return self.effects.after_decision(case, report, None, applied[-1] if applied else None)
+            return self.effects.for_folded_report(report, case)
         if case is None:
             return self._reevaluate(None, trigger=report, reason="first_report")
         if case.state in PENDING_STATES and is_key_report(report.facts(), case.key_reports):
@@ -177,7 +169,7 @@ class EvaluationService:
         self.repository.mark_report_evaluated(report.report_id, now)
         metrics.add_metric(name="ReportsFolded", unit=MetricUnit.Count, value=1)
         logger.info("report folded into case", report_id=report.report_id, case_id=case.case_id)
-        return self._owed_to_folded_report(report, case)
+        return self.effects.for_folded_report(report, case)
 
     def _reevaluate(self, case: Case | None, trigger: Report | None, reason: str) -> Outbox:
         now = self.clock()
@@ -236,7 +228,7 @@ class EvaluationService:
         if not changed and not key_added:
             if trigger is not None:
                 self.repository.mark_report_evaluated(trigger.report_id, now)
-                return self._owed_to_folded_report(trigger, case)
+                return self.effects.for_folded_report(trigger, case)
             return Outbox()
 
         version = case.version if case else 0
@@ -316,6 +308,10 @@ class EvaluationService:
             review_due_at=now + timedelta(hours=decision.review_sla_hours)
             if target == CaseState.IN_REVIEW and decision.review_sla_hours
             else None,
+            queued_at=(case.queued_at if case and case.state == CaseState.IN_REVIEW else now)
+            if target == CaseState.IN_REVIEW
+            else None,
+            measures_active=MEASURES[decision.enforcement] if enforcement_seq is not None else (),
         )
         self.repository.save_case_change(
             CaseChange(
@@ -335,170 +331,7 @@ class EvaluationService:
             rule_ids=list(decision.rule_ids),
             version=version,
         )
-        return self._owed_after_change(new_case, trigger, current_state, enforcement_seq)
+        return self.effects.after_decision(new_case, trigger, current_state, enforcement_seq)
 
     def _timer_for(self, case: Case, now: datetime) -> tuple[str, datetime] | None:
-        if case.state == CaseState.IN_REVIEW and case.review_due_at:
-            return ("review_sla", case.review_due_at)
-        if case.state == CaseState.AWAITING_FIRST_PERSON:
-            return ("first_person_wait", now + timedelta(days=self.policy.first_person_wait_days))
-        if case.state == CaseState.NEEDS_CONTEXT:
-            return ("needs_context", now + NEEDS_CONTEXT_RETRY)
-        return None
-
-    # ------------------------------------------------------------ what is owed to whom
-
-    def _decision_event_id(self, case: Case) -> str:
-        return f"{case.case_id}@{iso(case.decided_at or case.updated_at)}"
-
-    def _facts_for(self, case: Case) -> dict[str, str | int | bool | list[str] | None]:
-        decision = case.decision
-        appeal_deadline = (
-            iso(case.decided_at + timedelta(days=self.policy.appeal_window_days)) if case.decided_at else None
-        )
-        return {
-            "case_id": case.case_id,
-            "post_id": case.post_id,
-            "category": case.category.value,
-            "state": case.state.value,
-            "outcome": decision.outcome.value if decision else None,
-            "enforcement": decision.enforcement.value if decision else None,
-            "measures": list(MEASURES[decision.enforcement]) if decision else [],
-            "rule_ids": list(decision.rule_ids) if decision else [],
-            "policy_version": decision.policy_version if decision else None,
-            "statement_of_reasons": decision.statement_of_reasons if decision else None,
-            "automated": decision.automated if decision else True,
-            "decided_at": iso(case.decided_at) if case.decided_at else None,
-            "appeal_deadline": appeal_deadline,
-        }
-
-    def _receipt(self, report: Report) -> NotificationRequest:
-        event_id = f"report:{report.report_id}"
-        return NotificationRequest(
-            notification_id=notification_id_for(event_id, report.reporter_id, NotificationKind.RECEIPT),
-            kind=NotificationKind.RECEIPT,
-            recipient_id=report.reporter_id,
-            case_id=report.case_id,
-            report_id=report.report_id,
-            event_id=event_id,
-            locale=report.locale,
-            facts={
-                "post_id": report.post_id,
-                "category": report.category.value,
-                "submitted_at": iso(report.submitted_at),
-            },
-        )
-
-    def _to_reporter(
-        self, case: Case, kind: NotificationKind, reporter_id: str, report_id: str, locale: str, event_id: str
-    ) -> NotificationRequest:
-        return NotificationRequest(
-            notification_id=notification_id_for(event_id, reporter_id, kind),
-            kind=kind,
-            recipient_id=reporter_id,
-            case_id=case.case_id,
-            report_id=report_id,
-            event_id=event_id,
-            locale=locale,
-            facts=self._facts_for(case),
-        )
-
-    def _owed_to_folded_report(self, report: Report, case: Case | None) -> Outbox:
-        outbox = Outbox(notifications=[self._receipt(report)])
-        if case is None:
-            return outbox
-        if case.state in (CaseState.ACTIONED, CaseState.DISMISSED, CaseState.CLOSED) and case.decision:
-            outbox.notifications.append(
-                self._to_reporter(
-                    case,
-                    NotificationKind.OUTCOME,
-                    report.reporter_id,
-                    report.report_id,
-                    report.locale,
-                    self._decision_event_id(case),
-                )
-            )
-        elif case.state == CaseState.AWAITING_FIRST_PERSON and report.relationship == Relationship.OTHER:
-            outbox.notifications.append(
-                self._to_reporter(
-                    case,
-                    NotificationKind.AWAITING_FIRST_PERSON,
-                    report.reporter_id,
-                    report.report_id,
-                    report.locale,
-                    f"report:{report.report_id}",
-                )
-            )
-        return outbox
-
-    def _owed_after_change(
-        self,
-        case: Case,
-        trigger: Report | None,
-        previous: CaseState | None,
-        enforcement_seq: int | None,
-    ) -> Outbox:
-        outbox = Outbox()
-        if trigger is not None:
-            outbox.notifications.append(self._receipt(trigger))
-        if case.state in (CaseState.ACTIONED, CaseState.DISMISSED) and case.state != previous:
-            # everyone who reported this post for this category hears the outcome
-            for report in self.repository.case_reports(case.case_id):
-                outbox.notifications.append(
-                    self._to_reporter(
-                        case,
-                        NotificationKind.OUTCOME,
-                        report.reporter_id,
-                        report.report_id,
-                        report.locale,
-                        self._decision_event_id(case),
-                    )
-                )
-        elif case.state == CaseState.AWAITING_FIRST_PERSON and trigger is not None:
-            outbox.notifications.append(
-                self._to_reporter(
-                    case,
-                    NotificationKind.AWAITING_FIRST_PERSON,
-                    trigger.reporter_id,
-                    trigger.report_id,
-                    trigger.locale,
-                    f"report:{trigger.report_id}",
-                )
-            )
-        if enforcement_seq is not None and case.author_id and case.decision is not None:
-            event_id = f"{case.case_id}:{enforcement_seq}"
-            author_id = case.author_id
-            outbox.notifications.append(
-                NotificationRequest(
-                    notification_id=notification_id_for(event_id, author_id, NotificationKind.STATEMENT_OF_REASONS),
-                    kind=NotificationKind.STATEMENT_OF_REASONS,
-                    recipient_id=author_id,
-                    case_id=case.case_id,
-                    event_id=event_id,
-                    facts=self._facts_for(case),
-                )
-            )
-            for action in MEASURES[case.decision.enforcement]:
-                outbox.enforcement.append(
-                    EnforcementEvent(
-                        event_id=f"{event_id}:{action}",
-                        action=action,
-                        case_id=case.case_id,
-                        post_id=case.post_id,
-                        account_id=author_id,
-                        rule_ids=case.decision.rule_ids,
-                        policy_version=case.decision.policy_version,
-                        at=iso(case.updated_at),
-                    )
-                )
-        # a reporter folded in the same message must not be told twice
-        unique = {n.notification_id: n for n in outbox.notifications}
-        outbox.notifications = list(unique.values())
-        return outbox
-
-    def _send(self, outbox: Outbox) -> None:
-        # a failure here raises: the message is retried and everything re-derived with the same ids
-        if outbox.enforcement:
-            self.enforcement.publish(outbox.enforcement)
-        if outbox.notifications:
-            self.notifications.send_all(outbox.notifications)
+        return case_timer(case, now, self.policy)
