@@ -16,6 +16,12 @@ class DomainError(Exception):
         self.details = details
 
 
+class InvalidRequest(DomainError):
+    """Well-formed but not acceptable for this resource (e.g. a rule that does not fit the case): 422."""
+
+    code = "invalid_request"
+
+
 class NotFound(DomainError):
     code = "not_found"
 

@@ -20,6 +20,7 @@ from consent_guard.errors import DomainError, NotFound, StorageUnavailable, Vers
 from consent_guard.models import items as it
 from consent_guard.models.domain import (
     AccountContext,
+    AccountFacts,
     Case,
     CaseEvent,
     MediaFacts,
@@ -96,7 +97,6 @@ class CaseChange:
     case: Case
     expected_version: int | None  # None: the case must not exist yet
     events: Sequence[CaseEvent]
-    due: tuple[str, datetime] | None = None
     reports_evaluated: Sequence[tuple[str, datetime]] = ()  # (report_id, evaluated_at)
     strikes: Sequence[tuple[str, Strike]] = ()  # (account_id, strike)
     strikes_removed: Sequence[tuple[str, str]] = ()  # (account_id, case_id)
@@ -411,7 +411,7 @@ class CaseRepository:
 
         Raises VersionConflict (with the winner's state) when someone else changed the case first.
         """
-        case_item = it.case_to_item(change.case, change.due)
+        case_item = it.case_to_item(change.case)
         if change.expected_version is None:
             status_put: dict[str, Any] = {
                 "Put": {
@@ -479,6 +479,47 @@ class CaseRepository:
             ConsistentRead=True,
         )
         return [it.strike_from_item(_py(i)) for i in response.get("Items", [])]
+
+    def queue(self, queue_pk: str, limit: int, cursor: str | None) -> tuple[list[Case], str | None]:
+        """A work queue (review or appeals) in its index order: priority, then age."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": "ListIndex",
+            "KeyConditionExpression": "LPK = :p",
+            "ExpressionAttributeValues": _av({":p": queue_pk}),
+            "Limit": limit,
+        }
+        start = _decode_cursor(cursor)
+        if start is not None:
+            if start.get("LPK", {}).get("S") != queue_pk:
+                raise InvalidCursor("the cursor is not valid")
+            kwargs["ExclusiveStartKey"] = start
+        response = self._call("query", **kwargs)
+        return [it.case_from_item(_py(i)) for i in response.get("Items", [])], _encode_cursor(
+            response.get("LastEvaluatedKey")
+        )
+
+    def reported_by(self, dedupe_digest: str) -> str | None:
+        """The report id of a reporter's report on (post, category), found by its dedupe marker."""
+        item = self._get(it.dedupe_key(dedupe_digest), consistent=True)
+        return str(item["report_id"]) if item else None
+
+    def get_post_context(self, post_id: str) -> PostContext | None:
+        item = self._get(it.post_key(post_id))
+        return it.post_context_from_item(item) if item else None
+
+    def set_dedicated_to_exposure(self, account_id: str, dedicated: bool, at: datetime) -> AccountContext:
+        existing = self.get_account_context(account_id)
+        context = AccountContext(
+            facts=(existing.facts if existing else AccountFacts(account_id=account_id)).model_copy(
+                update={"dedicated_to_exposure": dedicated}
+            ),
+            contact_email=existing.contact_email if existing else None,
+            locale=existing.locale if existing else "en",
+            updated_at=at,
+        )
+        self.put_account_context(context)
+        return context
 
     # ------------------------------------------------------------ notifications
 
@@ -554,14 +595,19 @@ class CaseRepository:
         """
         values: dict[str, Any]
         if due_at is None:
-            update, values = "REMOVE DPK, DSK", {":expected": expected_dsk}
+            update, values = "REMOVE DPK, DSK, due_kind, due_at", {":expected": expected_dsk}
         else:
             attributes = it.due_attributes(kind, key["PK"], due_at)
-            update = "SET DPK = :dpk, DSK = :dsk, timer_runs = if_not_exists(timer_runs, :zero) + :one"
+            update = (
+                "SET DPK = :dpk, DSK = :dsk, due_kind = :kind, due_at = :at,"
+                " timer_runs = if_not_exists(timer_runs, :zero) + :one"
+            )
             values = {
                 ":expected": expected_dsk,
                 ":dpk": attributes["DPK"],
                 ":dsk": attributes["DSK"],
+                ":kind": kind,
+                ":at": it.iso(due_at),
                 ":zero": 0,
                 ":one": 1,
             }

@@ -107,6 +107,67 @@ class Stack:
         payload = json.loads(text) if text else {}
         return response["statusCode"], payload, {k.lower(): v for k, v in (response.get("headers") or {}).items()}
 
+    # ------------------------------------------------------------ the platform, reporters, moderators
+
+    def post_context(
+        self, post_id: str = "post-1001", author: str = "user-bob", media: int = 1, **signals: bool
+    ) -> None:
+        status, _, _ = self.http(
+            "report_intake/put_post_context.json",
+            path_params={"post_id": post_id},
+            body={
+                "author_id": author,
+                "text": "look who I saw",
+                "media": [{"media_id": f"{post_id}-m{i}", "media_type": "photo"} for i in range(media)],
+                "created_at": "2026-11-20T10:00:00Z",
+                "signals": signals,
+            },
+        )
+        assert status == 200
+
+    def account_context(self, account_id: str, **fields: Any) -> None:
+        status, _, _ = self.http(
+            "report_intake/put_account_context.json", path_params={"account_id": account_id}, body=fields
+        )
+        assert status == 200
+
+    def report(
+        self,
+        sub: str = "user-alice",
+        post_id: str = "post-1001",
+        category: str = "private_media",
+        relationship: str = "self",
+        **extra: Any,
+    ) -> dict[str, Any]:
+        attestations = {"accurate_and_complete": True}
+        if relationship == "self":
+            attestations |= {"information_is_mine": True, "not_published_elsewhere": True}
+        body = {
+            "post_id": post_id,
+            "category": category,
+            "relationship": relationship,
+            "attestations": attestations,
+            **extra,
+        }
+        status, accepted, _ = self.http(
+            "report_intake/submit_report.json",
+            body=body,
+            sub=sub,
+            headers={"idempotency-key": f"{sub}-{post_id}-{category}"},
+        )
+        assert status == 202, accepted
+        return accepted
+
+    def inbox(self, sub: str) -> list[dict[str, Any]]:
+        status, page, _ = self.http("case_api/my_notifications.json", sub=sub)
+        assert status == 200
+        return list(page["items"])
+
+    def report_view(self, report_id: str, sub: str = "user-alice") -> dict[str, Any]:
+        status, view, _ = self.http("report_intake/get_report.json", path_params={"report_id": report_id}, sub=sub)
+        assert status == 200, view
+        return view
+
     # ------------------------------------------------------------ queues
 
     def receive(self, queue: str, max_messages: int = 10) -> list[dict[str, Any]]:

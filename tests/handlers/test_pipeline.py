@@ -18,35 +18,9 @@ ACCOUNT_CONTEXT = "report_intake/put_account_context.json"
 INBOX = "case_api/my_notifications.json"
 
 
-def _post(stack: Stack, post_id: str = "post-1001", author: str = "user-bob", **signals: bool) -> None:
-    status, _, _ = stack.http(
-        POST_CONTEXT,
-        path_params={"post_id": post_id},
-        body={
-            "author_id": author,
-            "text": "look who I saw",
-            "media": [{"media_id": f"{post_id}-m1", "media_type": "photo"}],
-            "created_at": "2026-11-20T10:00:00Z",
-            "signals": signals,
-        },
-    )
-    assert status == 200
-
-
-def _account(stack: Stack, account_id: str, **fields: Any) -> None:
-    status, _, _ = stack.http(ACCOUNT_CONTEXT, path_params={"account_id": account_id}, body=fields)
-    assert status == 200
-
-
-def _inbox(stack: Stack, sub: str) -> list[dict[str, Any]]:
-    status, page, _ = stack.http(INBOX, sub=sub)
-    assert status == 200
-    return page["items"]
-
-
 def test_a_first_person_report_is_removed_and_everyone_is_told(stack: Stack) -> None:
-    _post(stack)
-    _account(stack, "user-bob", contact_email="bob@example.com")
+    stack.post_context()
+    stack.account_context("user-bob", contact_email="bob@example.com")
     _, accepted, _ = stack.http(SUBMIT)
 
     stack.run_pipeline()
@@ -55,9 +29,9 @@ def test_a_first_person_report_is_removed_and_everyone_is_told(stack: Stack) -> 
     assert status == 200
     assert view["status"] == "action_taken" and view["outcome"] == "remove"
     assert view["rule_ids"] and view["policy_version"]
-    reporter_kinds = sorted(n["kind"] for n in _inbox(stack, "user-alice"))
+    reporter_kinds = sorted(n["kind"] for n in stack.inbox("user-alice"))
     assert reporter_kinds == ["outcome", "receipt"]
-    author = _inbox(stack, "user-bob")
+    author = stack.inbox("user-bob")
     assert [n["kind"] for n in author] == ["statement_of_reasons"]
     assert author[0]["email_status"] == "sent"
     assert "user-alice" not in author[0]["body"]  # the author never learns who reported
@@ -66,7 +40,7 @@ def test_a_first_person_report_is_removed_and_everyone_is_told(stack: Stack) -> 
 
 
 def test_enforcement_events_carry_a_stable_id_case_rule_and_policy_version(stack: Stack) -> None:
-    _post(stack)
+    stack.post_context()
     _, accepted, _ = stack.http(SUBMIT)
     stack.run_pipeline()
     events = stack.enforcement_events()
@@ -85,7 +59,7 @@ def test_without_the_posts_facts_the_case_waits_for_context_and_resumes_when_the
     _, view, _ = stack.http(GET, path_params={"report_id": accepted["report_id"]})
     assert view["status"] == "needs_context"
 
-    _post(stack)  # the platform supplies the facts: the pending case is re-opened at once
+    stack.post_context()  # the platform supplies the facts: the pending case is re-opened at once
     stack.run_pipeline()
 
     _, view, _ = stack.http(GET, path_params={"report_id": accepted["report_id"]})
@@ -93,7 +67,7 @@ def test_without_the_posts_facts_the_case_waits_for_context_and_resumes_when_the
 
 
 def test_a_bystanders_private_media_report_waits_for_the_person_depicted(stack: Stack) -> None:
-    _post(stack)
+    stack.post_context()
     _, accepted, _ = stack.http(
         SUBMIT,
         body={
@@ -109,7 +83,7 @@ def test_a_bystanders_private_media_report_waits_for_the_person_depicted(stack: 
 
     _, view, _ = stack.http(GET, path_params={"report_id": accepted["report_id"]}, sub="user-dave")
     assert view["status"] == "awaiting_first_person"
-    assert sorted(n["kind"] for n in _inbox(stack, "user-dave")) == ["awaiting_first_person", "receipt"]
+    assert sorted(n["kind"] for n in stack.inbox("user-dave")) == ["awaiting_first_person", "receipt"]
     assert stack.enforcement_events() == []
 
     stack.http(SUBMIT, sub="user-alice")  # now the person depicted reports
@@ -117,24 +91,24 @@ def test_a_bystanders_private_media_report_waits_for_the_person_depicted(stack: 
 
     _, view, _ = stack.http(GET, path_params={"report_id": accepted["report_id"]}, sub="user-dave")
     assert view["status"] == "action_taken"
-    assert "outcome" in [n["kind"] for n in _inbox(stack, "user-dave")]
+    assert "outcome" in [n["kind"] for n in stack.inbox("user-dave")]
 
 
 def test_a_public_figures_media_in_the_public_interest_stays_up(stack: Stack) -> None:
-    _post(stack, public_interest=True)
-    _account(stack, "user-alice", public_figure=True)
+    stack.post_context(public_interest=True)
+    stack.account_context("user-alice", public_figure=True)
     _, accepted, _ = stack.http(SUBMIT)
     stack.run_pipeline()
 
     _, view, _ = stack.http(GET, path_params={"report_id": accepted["report_id"]})
     assert view["status"] == "no_violation"
-    outcome = next(n for n in _inbox(stack, "user-alice") if n["kind"] == "outcome")
+    outcome = next(n for n in stack.inbox("user-alice") if n["kind"] == "outcome")
     assert "appeal" in outcome["body"]
     assert stack.enforcement_events() == []
 
 
 def test_redelivered_messages_produce_no_second_notification_or_case_change(stack: Stack) -> None:
-    _post(stack)
+    stack.post_context()
     _, _accepted, _ = stack.http(SUBMIT)
     message = stack.receive("EvaluationQueue")[0]
     evaluation = stack.handler("policy_evaluation")
@@ -147,12 +121,12 @@ def test_redelivered_messages_produce_no_second_notification_or_case_change(stac
 
     events = [i for i in stack.table().scan()["Items"] if i["type"] == "case_event"]
     assert [e["event_type"] for e in sorted(events, key=lambda e: e["seq"])] == ["evaluated", "enforcement_applied"]
-    assert sorted(n["kind"] for n in _inbox(stack, "user-alice")) == ["outcome", "receipt"]
-    assert len(_inbox(stack, "user-bob")) == 1
+    assert sorted(n["kind"] for n in stack.inbox("user-alice")) == ["outcome", "receipt"]
+    assert len(stack.inbox("user-bob")) == 1
 
 
 def test_a_poison_message_fails_alone_and_the_rest_of_the_batch_is_processed(stack: Stack) -> None:
-    _post(stack)
+    stack.post_context()
     reports = [stack.http(SUBMIT, sub=f"user-{i}", headers={"idempotency-key": f"k{i}"})[1] for i in range(4)]
     sqs = stack.session.client("sqs")
     sqs.send_message(QueueUrl=stack.resources.queues["EvaluationQueue"], MessageBody='{"type": "unknown"}')
@@ -173,7 +147,7 @@ def test_a_poison_message_fails_alone_and_the_rest_of_the_batch_is_processed(sta
 
 
 def test_a_report_whose_queue_send_failed_is_requeued_by_the_scheduled_review(stack: Stack) -> None:
-    _post(stack)
+    stack.post_context()
     from consent_guard.messaging import sqs_client
 
     client = sqs_client()
@@ -203,7 +177,7 @@ def test_a_report_whose_queue_send_failed_is_requeued_by_the_scheduled_review(st
 
 
 def test_an_evaluation_that_keeps_failing_lands_in_the_dlq(stack: Stack) -> None:
-    _post(stack)
+    stack.post_context()
     stack.http(SUBMIT)
     from consent_guard.repository import dynamodb_client
 
@@ -237,7 +211,7 @@ def test_an_evaluation_that_keeps_failing_lands_in_the_dlq(stack: Stack) -> None
 
 @pytest.mark.parametrize("locale", ["en", "de"])
 def test_the_reporters_locale_is_used(stack: Stack, locale: str) -> None:
-    _post(stack)
+    stack.post_context()
     stack.http(
         SUBMIT,
         body={
@@ -253,12 +227,12 @@ def test_the_reporters_locale_is_used(stack: Stack, locale: str) -> None:
         },
     )
     stack.run_pipeline()
-    receipt = next(n for n in _inbox(stack, "user-alice") if n["kind"] == "receipt")
+    receipt = next(n for n in stack.inbox("user-alice") if n["kind"] == "receipt")
     assert receipt["subject"].startswith({"en": "We received", "de": "Wir haben"}[locale])
 
 
 def test_notifications_are_newest_first_and_paginated(stack: Stack) -> None:
-    _post(stack)
+    stack.post_context()
     stack.http(SUBMIT)
     stack.run_pipeline()
     status, first, _ = stack.http(INBOX, sub="user-alice", query={"limit": "1"})
@@ -269,4 +243,4 @@ def test_notifications_are_newest_first_and_paginated(stack: Stack) -> None:
     # someone else's cursor is refused, not served
     status, _, _ = stack.http(INBOX, sub="user-mallory", query={"cursor": first["next_cursor"]})
     assert status == 400
-    assert json.dumps(_inbox(stack, "user-mallory")) == "[]"
+    assert json.dumps(stack.inbox("user-mallory")) == "[]"

@@ -1,20 +1,38 @@
-"""HTTP routes of the case API function: a person's notifications (cases and queues join here)."""
+"""HTTP routes of the case API function: queues, cases, claims, decisions, appeals, admin marks, and a person's
+notifications. Roles are checked here in code, not only at the gateway."""
 
 from __future__ import annotations
 
 from functools import cache
 from http import HTTPStatus
-from typing import Annotated
+from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from consent_guard.config import case_api_settings
 from consent_guard.http.common import current_principal, error_responses, json_response, new_resolver
-from consent_guard.models.api import NotificationPage, NotificationView
+from consent_guard.messaging import EnforcementPublisher, QueuePublisher
+from consent_guard.models.api import (
+    AppealDecisionRequest,
+    AppealRequest,
+    CasePage,
+    CaseSummary,
+    CaseView,
+    ContextAccepted,
+    DecisionRequest,
+    DedicatedExposureRequest,
+    NotificationPage,
+    NotificationView,
+)
 from consent_guard.repository import CaseRepository
+from consent_guard.services.cases import CaseService
 
 app = new_resolver()
+
+CaseId = Annotated[str, Path(pattern=r"^c_[a-z2-7]{24}$")]
+AccountId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_\-:.]{1,128}$")]
 
 
 @cache
@@ -22,13 +40,100 @@ def repository() -> CaseRepository:
     return CaseRepository(case_api_settings().table_name)
 
 
+@cache
+def case_service() -> CaseService:
+    settings = case_api_settings()
+    return CaseService(
+        repository(),
+        QueuePublisher(settings.notification_queue_url),
+        EnforcementPublisher(settings.event_bus_name),
+    )
+
+
+def _ok(model: type, description: str) -> dict[int, OpenAPIResponse]:
+    return {200: {"description": description, "content": {"application/json": {"model": model}}}}
+
+
+@app.get(
+    "/cases",
+    summary="A work queue: `review` (moderators) by priority then age, or `appeals` (appeal reviewers)",
+    responses={**_ok(CasePage, "A page of cases"), **error_responses(400, 403, 422, 503)},
+    tags=["cases"],
+)
+def list_cases(
+    queue: Annotated[Literal["review", "appeals"], Query()],
+    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+) -> Response[str]:
+    return json_response(HTTPStatus.OK, case_service().queue(current_principal(app), queue, limit, cursor))
+
+
+@app.get(
+    "/cases/<case_id>",
+    summary="A case: staff see reports, history and the post; the author sees the decision and how to appeal",
+    responses={**_ok(CaseView, "The case"), **error_responses(404, 422, 503)},
+    tags=["cases"],
+)
+def get_case(case_id: CaseId) -> Response[str]:
+    return json_response(HTTPStatus.OK, case_service().view(current_principal(app), case_id))
+
+
+@app.post(
+    "/cases/<case_id>/claim",
+    summary="Take a case waiting for a person, for the policy's claim time",
+    responses={**_ok(CaseSummary, "Claimed"), **error_responses(403, 404, 409, 422, 503)},
+    tags=["cases"],
+)
+def claim_case(case_id: CaseId) -> Response[str]:
+    return json_response(HTTPStatus.OK, case_service().claim(current_principal(app), case_id))
+
+
+@app.post(
+    "/cases/<case_id>/decisions",
+    summary="A moderator decides a case in review: remove, no_violation (citing a rule) or escalate",
+    responses={**_ok(CaseView, "Decided"), **error_responses(403, 404, 409, 413, 422, 503)},
+    tags=["cases"],
+)
+def decide_case(case_id: CaseId, decision: DecisionRequest) -> Response[str]:
+    return json_response(HTTPStatus.OK, case_service().decide(current_principal(app), case_id, decision))
+
+
+@app.post(
+    "/cases/<case_id>/appeals",
+    summary="Appeal the case's decision: the author a removal, a reporter a decision to take no action",
+    responses={**_ok(CaseView, "Appeal filed"), **error_responses(403, 404, 409, 413, 422, 503)},
+    tags=["appeals"],
+)
+def appeal_case(case_id: CaseId, appeal: AppealRequest) -> Response[str]:
+    return json_response(HTTPStatus.OK, case_service().appeal(current_principal(app), case_id, appeal))
+
+
+@app.post(
+    "/cases/<case_id>/appeals/decision",
+    summary="An appeal reviewer (not the original decider) upholds or overturns the decision",
+    responses={**_ok(CaseView, "Appeal decided"), **error_responses(403, 404, 409, 413, 422, 503)},
+    tags=["appeals"],
+)
+def decide_appeal(case_id: CaseId, decision: AppealDecisionRequest) -> Response[str]:
+    return json_response(HTTPStatus.OK, case_service().decide_appeal(current_principal(app), case_id, decision))
+
+
+@app.put(
+    "/admin/accounts/<account_id>/dedicated-exposure",
+    summary="Admins mark an account as dedicated to exposing private information (top of the ladder)",
+    responses={**_ok(ContextAccepted, "Marked"), **error_responses(403, 413, 422, 503)},
+    tags=["admin"],
+)
+def mark_dedicated(account_id: AccountId, mark: DedicatedExposureRequest) -> Response[str]:
+    return json_response(
+        HTTPStatus.OK, case_service().set_dedicated_to_exposure(current_principal(app), account_id, mark)
+    )
+
+
 @app.get(
     "/me/notifications",
     summary="Your notifications, newest first",
-    responses={
-        200: {"description": "A page", "content": {"application/json": {"model": NotificationPage}}},
-        **error_responses(400, 422, 503),
-    },
+    responses={**_ok(NotificationPage, "A page"), **error_responses(400, 422, 503)},
     tags=["notifications"],
 )
 def my_notifications(

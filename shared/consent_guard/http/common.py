@@ -17,11 +17,13 @@ from consent_guard.errors import (
     Conflict,
     DomainError,
     Forbidden,
+    InvalidRequest,
     NotFound,
     StorageUnavailable,
     TooManyRequests,
 )
 from consent_guard.models.api import ErrorBody
+from consent_guard.models.domain import Case
 from consent_guard.observability import logger
 from consent_guard.repository import IdempotencyMismatch, InvalidCursor
 
@@ -87,6 +89,10 @@ def register_error_handlers(app: APIGatewayHttpResolver) -> None:
             errors=_safe_errors(list(exc.errors())),
         )
 
+    @app.exception_handler(InvalidRequest)
+    def _invalid(exc: InvalidRequest) -> Response[str]:
+        return _error(HTTPStatus.UNPROCESSABLE_ENTITY, exc.code, exc.message)
+
     @app.exception_handler(NotFound)
     def _not_found(exc: NotFound) -> Response[str]:
         return _error(HTTPStatus.NOT_FOUND, exc.code, exc.message)
@@ -127,8 +133,27 @@ def register_error_handlers(app: APIGatewayHttpResolver) -> None:
 def _jsonable(details: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in details.items():
-        out[key] = value.model_dump(mode="json") if hasattr(value, "model_dump") else value
+        out[key] = _public_case(value) if isinstance(value, Case) else value
     return out
+
+
+def _public_case(case: Case) -> dict[str, Any]:
+    """What a 409 may say about the case that won: its state and decision, nothing about who reported."""
+    decision = case.decision
+    return {
+        "case_id": case.case_id,
+        "state": case.state.value,
+        "version": case.version,
+        "decision": {
+            "outcome": decision.outcome.value,
+            "enforcement": decision.enforcement.value,
+            "rule_ids": list(decision.rule_ids),
+            "policy_version": decision.policy_version,
+            "automated": decision.automated,
+        }
+        if decision
+        else None,
+    }
 
 
 def new_resolver() -> ConsentGuardResolver:

@@ -144,3 +144,124 @@ class ErrorBody(Response):
     code: str
     message: str
     errors: list[FieldError] | None = None
+
+
+# ---------------------------------------------------------------- cases, queues, decisions, appeals
+
+RuleId = Annotated[str, StringConstraints(pattern=r"^PIM-[A-Z0-9]{1,8}$")]
+
+
+class DecisionRequest(Request):
+    outcome: Literal["remove", "no_violation", "escalate"]
+    rule_id: RuleId | None = Field(None, description="The policy rule cited; required unless escalating.")
+    note: str = Field("", max_length=2000, description="For the case file; staff only, never sent to anyone.")
+    version: int = Field(ge=1, description="The case version the moderator saw; a stale version is a 409.")
+
+    @model_validator(mode="after")
+    def _rule_unless_escalating(self) -> DecisionRequest:
+        if self.outcome != "escalate" and not self.rule_id:
+            raise ValueError("rule_id is required for remove and no_violation")
+        return self
+
+
+class AppealRequest(Request):
+    reason: str = Field(min_length=1, max_length=2000, description="Why the decision is wrong. Staff only.")
+
+
+class AppealDecisionRequest(Request):
+    result: Literal["uphold", "overturn"]
+    rule_id: RuleId | None = Field(None, description="The rule the new decision cites; required to overturn.")
+    note: str = Field("", max_length=2000)
+    version: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _rule_when_overturning(self) -> AppealDecisionRequest:
+        if self.result == "overturn" and not self.rule_id:
+            raise ValueError("rule_id is required to overturn a decision")
+        return self
+
+
+class DedicatedExposureRequest(Request):
+    dedicated_to_exposure: bool
+
+
+class DecisionView(Response):
+    outcome: str
+    enforcement: str
+    rule_ids: list[str]
+    policy_version: str
+    automated: bool
+    statement_of_reasons: str
+    reasons: list[str] = []
+    decided_at: datetime | None = None
+    decided_by: str | None = None
+
+
+class CaseSummary(Response):
+    case_id: str
+    post_id: str
+    category: str
+    state: str
+    version: int
+    review_priority: int | None = None
+    queued_at: datetime | None = None
+    review_due_at: datetime | None = None
+    claimed_by: str | None = None
+    claim_expires_at: datetime | None = None
+    appeal_filed_at: datetime | None = None
+    appellant_role: str | None = None
+
+
+class CasePage(Response):
+    items: list[CaseSummary]
+    next_cursor: str | None = None
+
+
+class StaffReportView(Response):
+    report_id: str
+    reporter_id: str
+    relationship: str
+    attestations: dict[str, bool]
+    live_location: bool
+    trusted_flagger: bool
+    description: str
+    status: str
+    submitted_at: datetime
+
+
+class CaseEventView(Response):
+    seq: int
+    type: str
+    at: datetime
+    actor: str
+    data: dict[str, object]
+
+
+class PostView(Response):
+    post_id: str
+    author_id: str
+    text: str
+    media: list[dict[str, str]]
+    signals: dict[str, bool]
+    deleted: bool
+    is_reshare: bool
+
+
+class AppealView(Response):
+    appellant_role: str
+    filed_at: datetime
+    reason: str | None = None
+
+
+class CaseView(Response):
+    """The case as staff see it (moderators, appeal reviewers, admins), or the author's narrower view."""
+
+    case: CaseSummary
+    decision: DecisionView | None = None
+    measures_active: list[str] = []
+    appeal: AppealView | None = None
+    appeal_deadline: datetime | None = None
+    can_appeal: bool = False
+    reports: list[StaffReportView] | None = Field(None, description="Staff only.")
+    events: list[CaseEventView] | None = Field(None, description="Staff only.")
+    post: PostView | None = Field(None, description="Staff only.")

@@ -283,6 +283,9 @@ class Case(Frozen):
     appeal: Appeal | None = None
     appealed_decisions: tuple[datetime, ...] = ()  # decided_at of every decision already appealed
     measures_active: tuple[str, ...] = ()  # enforcement in force: content.hide, account.lock, account.suspend
+    # the one timer the case carries in the DueIndex (review_sla, first_person_wait, needs_context, ...)
+    due_kind: str | None = None
+    due_at: datetime | None = None
 
     def claimed_by_other(self, subject: str, now: datetime) -> bool:
         return bool(

@@ -221,7 +221,7 @@ def media_from_item(item: Item) -> MediaFacts:
 # ---------------------------------------------------------------- cases
 
 
-def case_to_item(case: Case, due: tuple[str, datetime] | None) -> Item:
+def case_to_item(case: Case) -> Item:
     item: Item = {
         **case_key(case.case_id),
         "type": "case",
@@ -264,8 +264,10 @@ def case_to_item(case: Case, due: tuple[str, datetime] | None) -> Item:
         item["appealed_decisions"] = json.dumps([iso(d) for d in case.appealed_decisions])
     if case.measures_active:
         item["measures_active"] = json.dumps(list(case.measures_active))
-    if due is not None:
-        item.update(due_attributes(due[0], item["PK"], due[1]))
+    if case.due_kind and case.due_at:
+        item["due_kind"] = case.due_kind
+        item["due_at"] = iso(case.due_at)
+        item.update(due_attributes(case.due_kind, item["PK"], case.due_at))
     return item
 
 
@@ -291,6 +293,8 @@ def case_from_item(item: Item) -> Case:
         appeal=Appeal.model_validate_json(item["appeal"]) if item.get("appeal") else None,
         appealed_decisions=tuple(parse_time(d) for d in json.loads(item.get("appealed_decisions", "[]"))),
         measures_active=tuple(json.loads(item.get("measures_active", "[]"))),
+        due_kind=item.get("due_kind"),
+        due_at=parse_time(item["due_at"]) if item.get("due_at") else None,
     )
 
 

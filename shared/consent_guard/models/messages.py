@@ -24,7 +24,14 @@ class CaseReevaluation(Message):
     reason: str  # e.g. "post_context_updated"
 
 
-EvaluationMessage = Annotated[ReportSubmitted | CaseReevaluation, Field(discriminator="type")]
+class PostDeleted(Message):
+    """The author deleted the post: pending cases are re-evaluated, a lock that waited for it is lifted."""
+
+    type: Literal["post_deleted"] = "post_deleted"
+    post_id: str
+
+
+EvaluationMessage = Annotated[ReportSubmitted | CaseReevaluation | PostDeleted, Field(discriminator="type")]
 
 
 class NotificationRequest(Message):

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from consent_guard.cases import PENDING_STATES, STATE_FOR_OUTCOME, can_move
 from consent_guard.clock import Clock, utc_now
 from consent_guard.errors import NotFound, VersionConflict
+from consent_guard.ids import case_id_for
 from consent_guard.messaging import EnforcementPublisher, QueuePublisher
 from consent_guard.models.domain import (
     AccountContext,
@@ -20,6 +21,7 @@ from consent_guard.models.domain import (
     CaseEvent,
     CaseFacts,
     CaseState,
+    Category,
     Decision,
     EventType,
     MediaFacts,
@@ -29,7 +31,7 @@ from consent_guard.models.domain import (
     ReportFacts,
     Strike,
 )
-from consent_guard.models.messages import CaseReevaluation, ReportSubmitted
+from consent_guard.models.messages import CaseReevaluation, PostDeleted, ReportSubmitted
 from consent_guard.observability import MetricUnit, logger, metrics
 from consent_guard.policy import Policy, evaluate_case, load_policy
 from consent_guard.repository import CaseChange, CaseRepository
@@ -80,15 +82,30 @@ def _same_decision(a: Decision | None, b: Decision) -> bool:
     )
 
 
-def case_timer(case: Case, now: datetime, policy: Policy) -> tuple[str, datetime] | None:
-    """The one timer a case carries in the DueIndex, by state."""
+def _review_due(case: Case | None, target: CaseState, decision: Decision, now: datetime) -> datetime | None:
+    """The review deadline: set on entering review; a more urgent re-evaluation can only bring it forward."""
+    if target != CaseState.IN_REVIEW or not decision.review_sla_hours:
+        return None
+    due = now + timedelta(hours=decision.review_sla_hours)
+    if case is not None and case.state == CaseState.IN_REVIEW and case.review_due_at:
+        return min(case.review_due_at, due)
+    return due
+
+
+def with_timer(case: Case, previous: Case | None, now: datetime, policy: Policy) -> Case:
+    """Give the case the one timer its state calls for. A timer already running for the same state keeps its
+    due time: re-evaluations must not push a deadline back."""
+    if previous is not None and previous.state == case.state and previous.due_kind:
+        due_at = case.review_due_at if case.state == CaseState.IN_REVIEW and case.review_due_at else previous.due_at
+        return case.model_copy(update={"due_kind": previous.due_kind, "due_at": due_at})
+    due: tuple[str, datetime] | None = None
     if case.state == CaseState.IN_REVIEW and case.review_due_at:
-        return ("review_sla", case.review_due_at)
-    if case.state == CaseState.AWAITING_FIRST_PERSON:
-        return ("first_person_wait", now + timedelta(days=policy.first_person_wait_days))
-    if case.state == CaseState.NEEDS_CONTEXT:
-        return ("needs_context", now + NEEDS_CONTEXT_RETRY)
-    return None
+        due = ("review_sla", case.review_due_at)
+    elif case.state == CaseState.AWAITING_FIRST_PERSON:
+        due = ("first_person_wait", now + timedelta(days=policy.first_person_wait_days))
+    elif case.state == CaseState.NEEDS_CONTEXT:
+        due = ("needs_context", now + NEEDS_CONTEXT_RETRY)
+    return case.model_copy(update={"due_kind": due[0] if due else None, "due_at": due[1] if due else None})
 
 
 class EvaluationService:
@@ -107,11 +124,48 @@ class EvaluationService:
 
     # ------------------------------------------------------------ entry points
 
-    def handle(self, message: ReportSubmitted | CaseReevaluation) -> None:
+    def handle(self, message: ReportSubmitted | CaseReevaluation | PostDeleted) -> None:
         if isinstance(message, ReportSubmitted):
             self.handle_report_submitted(message.report_id)
-        else:
+        elif isinstance(message, CaseReevaluation):
             self.handle_case_reevaluation(message.case_id, message.reason)
+        else:
+            self.handle_post_deleted(message.post_id)
+
+    def handle_post_deleted(self, post_id: str) -> None:
+        """Pending cases of the post are re-evaluated; a lock that waited for the deletion is lifted."""
+        cases = self.repository.get_cases(case_id_for(post_id, c) for c in Category)
+        for case in cases:
+            if case.state in PENDING_STATES:
+                self.handle_case_reevaluation(case.case_id, "post_deleted")
+            elif "account.lock" in case.measures_active:
+                self._lift_lock(case, "post_deleted")
+
+    def _lift_lock(self, case: Case, reason: str) -> None:
+        now = self.clock()
+        updated = case.model_copy(
+            update={
+                "version": case.version + 1,
+                "updated_at": now,
+                "measures_active": tuple(m for m in case.measures_active if m != "account.lock"),
+            }
+        )
+        event = CaseEvent(
+            case_id=case.case_id,
+            seq=updated.version,
+            type=EventType.ENFORCEMENT_LIFTED,
+            at=now,
+            actor="platform",
+            data={"measures": ["account.lock"], "reason": reason},
+        )
+        try:
+            self.repository.save_case_change(CaseChange(case=updated, expected_version=case.version, events=[event]))
+        except VersionConflict:
+            # someone changed the case meanwhile: read it again and decide again
+            self.handle_post_deleted(case.post_id)
+            return
+        logger.info("lock lifted", case_id=case.case_id, reason=reason)
+        self.effects.send(self.effects.after_lock_lifted(updated, updated.version, reason))
 
     def handle_report_submitted(self, report_id: str) -> None:
         report = self.repository.get_report(report_id, consistent=True)
@@ -305,20 +359,18 @@ class EvaluationService:
             decided_by="system" if decided else (case.decided_by if case else "system"),
             key_reports=tuple(key_reports),
             review_priority=decision.review_priority if target == CaseState.IN_REVIEW else None,
-            review_due_at=now + timedelta(hours=decision.review_sla_hours)
-            if target == CaseState.IN_REVIEW and decision.review_sla_hours
-            else None,
+            review_due_at=_review_due(case, target, decision, now),
             queued_at=(case.queued_at if case and case.state == CaseState.IN_REVIEW else now)
             if target == CaseState.IN_REVIEW
             else None,
             measures_active=MEASURES[decision.enforcement] if enforcement_seq is not None else (),
         )
+        new_case = with_timer(new_case, case, now, self.policy)
         self.repository.save_case_change(
             CaseChange(
                 case=new_case,
                 expected_version=case.version if case else None,
                 events=events,
-                due=self._timer_for(new_case, now),
                 reports_evaluated=[(trigger.report_id, now)] if trigger else [],
                 strikes=strikes_new,
             )
@@ -332,6 +384,3 @@ class EvaluationService:
             version=version,
         )
         return self.effects.after_decision(new_case, trigger, current_state, enforcement_seq)
-
-    def _timer_for(self, case: Case, now: datetime) -> tuple[str, datetime] | None:
-        return case_timer(case, now, self.policy)

@@ -32,7 +32,7 @@ from consent_guard.models.domain import (
     PostSignals,
     Report,
 )
-from consent_guard.models.messages import CaseReevaluation, ReportSubmitted
+from consent_guard.models.messages import CaseReevaluation, PostDeleted, ReportSubmitted
 from consent_guard.observability import MetricUnit, logger, metrics
 from consent_guard.repository import CaseRepository, DuplicateReport, IdempotencyClaim, IdempotencyMismatch
 
@@ -210,9 +210,10 @@ class IntakeService:
     def post_deleted(self, principal: Principal, post_id: str) -> ContextAccepted:
         principal.require_platform()
         self.repository.mark_post_deleted(post_id, self.clock())
-        reopened = self._reevaluate_pending_cases_of_post(post_id, reason="post_deleted")
+        # the evaluation function re-evaluates pending cases and lifts locks that waited for the deletion
+        self.evaluation_queue.send(PostDeleted(post_id=post_id))
         logger.info("post deleted by author", post_id=post_id)
-        return ContextAccepted(id=post_id, reevaluating_cases=reopened)
+        return ContextAccepted(id=post_id)
 
     def _reevaluate_pending_cases_of_post(self, post_id: str, reason: str) -> list[str]:
         # case ids derive from (post, category): the cases of a post are found without an index
