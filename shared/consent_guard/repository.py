@@ -470,6 +470,16 @@ class CaseRepository:
                 ) from None
             raise
 
+    def effects_published(self, case_id: str, seq: int) -> bool:
+        return self._get({"PK": f"CASE#{case_id}", "SK": f"PUBLISHED#{seq:08d}"}, consistent=True) is not None
+
+    def mark_effects_published(self, case_id: str, seq: int) -> None:
+        self._call(
+            "put_item",
+            TableName=self.table_name,
+            Item=_av({"PK": f"CASE#{case_id}", "SK": f"PUBLISHED#{seq:08d}", "type": "published"}),
+        )
+
     def strikes_of(self, account_id: str) -> list[Strike]:
         response = self._call(
             "query",

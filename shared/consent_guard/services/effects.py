@@ -34,6 +34,7 @@ class Outbox:
 
     notifications: list[NotificationRequest] = field(default_factory=list)
     enforcement: list[EnforcementEvent] = field(default_factory=list)
+    enforcement_of: tuple[str, int] | None = None  # (case_id, seq) whose enforcement events these are
 
     def extend(self, other: Outbox) -> None:
         self.notifications.extend(other.notifications)
@@ -186,6 +187,7 @@ class Effects:
             event_id = f"{case.case_id}:{enforcement_seq}"
             outbox.notifications += self.to_author(case, NotificationKind.STATEMENT_OF_REASONS, event_id)
             outbox.enforcement += self.platform_events(case, event_id, MEASURES[case.decision.enforcement])
+            outbox.enforcement_of = (case.case_id, enforcement_seq)
         return dedupe(outbox)
 
     def after_appeal(self, case: Case, appeal_seq: int, lifted: Iterable[str], applied_seq: int | None) -> Outbox:
@@ -211,10 +213,21 @@ class Effects:
             enforcement=self.platform_events(case, event_id, ["account.unlock"]),
         )
 
-    def send(self, outbox: Outbox) -> None:
-        # a failure raises: the caller's message is retried and everything re-derived with the same ids
+    def send(self, outbox: Outbox, redelivered: bool = False) -> None:
+        """Publish, then remember that the enforcement was published, so a redelivered message re-sends only
+        what may be missing (notifications, deduplicated downstream) and the platform gets each event once.
+
+        A failure raises: the caller's message is retried and everything re-derived with the same ids. Only a
+        crash between publishing and remembering can repeat an event, and then with the same event id.
+        """
+        if redelivered and outbox.enforcement and outbox.enforcement_of:
+            case_id, seq = outbox.enforcement_of
+            if self.repository.effects_published(case_id, seq):
+                outbox.enforcement = []
         if outbox.enforcement:
             self.enforcement.publish(outbox.enforcement)
+            if outbox.enforcement_of:
+                self.repository.mark_effects_published(*outbox.enforcement_of)
         if outbox.notifications:
             self.notifications.send_all(outbox.notifications)
 

@@ -29,6 +29,7 @@ from consent_guard.models.domain import (
     Relationship,
     Report,
     ReportFacts,
+    ReportStatus,
     Strike,
 )
 from consent_guard.models.messages import CaseReevaluation, PostDeleted, ReportSubmitted
@@ -177,7 +178,8 @@ class EvaluationService:
                 logger.info("case changed concurrently; evaluating again", case_id=report.case_id, attempt=attempt)
                 if attempt == MAX_ATTEMPTS - 1:
                     raise
-        self.effects.send(outbox)
+        # a report already evaluated means this message was delivered before: its effects may have gone out
+        self.effects.send(outbox, redelivered=report.status == ReportStatus.EVALUATED)
 
     def handle_case_reevaluation(self, case_id: str, reason: str) -> None:
         for attempt in range(MAX_ATTEMPTS):
