@@ -128,6 +128,7 @@ class IntakeService:
 
     def view_report(self, principal: Principal, report_id: str) -> ReportView:
         """The reporter's own report and its case's outcome. Anyone else gets NotFound: nothing leaks."""
+        principal.require_person()
         try:
             report = self.repository.get_report(report_id)
         except NotFound:
@@ -141,7 +142,10 @@ class IntakeService:
         status = "received"
         if case is not None and report.status == "evaluated":
             status = REPORTER_STATUS[case.state.value]
+        # the explanation is shown as soon as the report is evaluated (e.g. why it waits for the person depicted);
+        # the outcome only once the case is decided
         decision = case.decision if case is not None and report.status == "evaluated" else None
+        decided = decision is not None and case is not None and case.decided_at is not None
         return ReportView(
             report_id=report.report_id,
             case_id=report.case_id,
@@ -149,12 +153,12 @@ class IntakeService:
             category=report.category,
             relationship=report.relationship,
             status=status,
-            outcome=decision.outcome.value if decision else None,
+            outcome=decision.outcome.value if decision and decided else None,
             explanation=decision.statement_of_reasons if decision else None,
             rule_ids=list(decision.rule_ids) if decision else [],
             policy_version=decision.policy_version if decision else None,
             submitted_at=report.submitted_at,
-            decided_at=case.decided_at if case is not None and decision else None,
+            decided_at=case.decided_at if case is not None and decided else None,
         )
 
     # ------------------------------------------------------------ platform context
