@@ -562,6 +562,31 @@ class CaseRepository:
             ExpressionAttributeValues=_av({":s": status, ":a": attempts}),
         )
 
+    def record_notification_failure(self, case_id: str, notification_id: str, kind: str, attempts: int) -> None:
+        self._call(
+            "put_item",
+            TableName=self.table_name,
+            Item=_av(
+                {
+                    "PK": f"CASE#{case_id}",
+                    "SK": f"NOTIFYFAIL#{notification_id}",
+                    "type": "notification_failure",
+                    "notification_id": notification_id,
+                    "kind": kind,
+                    "attempts": attempts,
+                }
+            ),
+        )
+
+    def notification_failures(self, case_id: str) -> list[it.Item]:
+        response = self._call(
+            "query",
+            TableName=self.table_name,
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :f)",
+            ExpressionAttributeValues=_av({":pk": f"CASE#{case_id}", ":f": "NOTIFYFAIL#"}),
+        )
+        return [_py(i) for i in response.get("Items", [])]
+
     def inbox(self, recipient_id: str, limit: int, cursor: str | None) -> tuple[list[Notification], str | None]:
         kwargs: dict[str, Any] = {
             "TableName": self.table_name,

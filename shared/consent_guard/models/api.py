@@ -265,3 +265,6 @@ class CaseView(Response):
     reports: list[StaffReportView] | None = Field(None, description="Staff only.")
     events: list[CaseEventView] | None = Field(None, description="Staff only.")
     post: PostView | None = Field(None, description="Staff only.")
+    failed_notifications: list[dict[str, object]] | None = Field(
+        None, description="Staff only: notifications whose email has failed (kind, attempts, current status)."
+    )

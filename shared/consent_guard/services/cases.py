@@ -125,8 +125,20 @@ class CaseService:
         reports = self.repository.case_reports(case.case_id)
         events = self.repository.case_events(case.case_id)
         post = self.repository.get_post_context(case.post_id)
+        failures = []
+        for failure in self.repository.notification_failures(case.case_id):
+            current = self.repository.get_notification(str(failure["notification_id"]))
+            failures.append(
+                {
+                    "notification_id": failure["notification_id"],
+                    "kind": failure["kind"],
+                    "attempts": int(current.attempts if current else failure["attempts"]),
+                    "email_status": current.email_status.value if current else "failed",
+                }
+            )
         return view.model_copy(
             update={
+                "failed_notifications": failures,
                 "reports": [
                     api.StaffReportView(
                         report_id=r.report_id,

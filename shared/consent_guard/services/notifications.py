@@ -131,6 +131,11 @@ class NotificationService:
             self.email.send(address, rendered.subject, rendered.text, rendered.html)
         except DeliveryFailed as exc:
             self.repository.set_email_status(notification.notification_id, EmailStatus.FAILED, attempts)
+            if notification.case_id:
+                # the case file shows a notification that does not go out (written on failure only: no hot path)
+                self.repository.record_notification_failure(
+                    notification.case_id, notification.notification_id, notification.kind.value, attempts
+                )
             metrics.add_metric(name="EmailSendFailed", unit=MetricUnit.Count, value=1)
             logger.warning(
                 "email not sent; will be retried",
