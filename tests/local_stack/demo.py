@@ -320,6 +320,85 @@ def person_depicted_reports(story: Story) -> None:
     story.say.fact(f"the bystander's report {earlier['report_id']} is now {earlier['status']} ({earlier['outcome']})")
 
 
+def staff(story: Story, sub: str, *groups: str) -> httpx.Client:
+    key = f"staff:{sub}"
+    if key not in story.clients:
+        story.clients[key] = story.stack.as_user(sub, groups=groups)
+    return story.clients[key]
+
+
+def moderator_decides(story: Story) -> None:
+    c = story.cast
+    moderator = staff(story, f"mod-{c.suffix}", "moderators")
+    accepted = story.submit(
+        "contact", c.bystander, report_body(c.post, "contact_information", "other", description="a phone number")
+    )
+    story.wait_for_report(c.bystander, accepted["report_id"], "under_review")
+    case_id = accepted["case_id"]
+
+    def queued() -> dict[str, Any] | None:
+        _, page = story.call(moderator, "GET", "/cases", 200, params={"queue": "review", "limit": 100})
+        return next((i for i in page["items"] if i["case_id"] == case_id), None)
+
+    item = story.wait(queued, f"case {case_id} in the review queue")
+    story.say.fact(f"GET /cases?queue=review -> case {case_id} at priority {item['review_priority']}")
+    _, claimed = story.call(moderator, "POST", f"/cases/{case_id}/claim", 200)
+    story.say.fact(
+        f"POST /cases/{case_id}/claim -> claimed by {claimed['claimed_by']} until {claimed['claim_expires_at']}"
+    )
+    decision = {"outcome": "remove", "rule_id": "PIM-12", "note": "number visible", "version": claimed["version"]}
+    _, decided = story.call(moderator, "POST", f"/cases/{case_id}/decisions", 200, json=decision)
+    d = decided["decision"]
+    story.say.fact(
+        f"POST /cases/{case_id}/decisions -> {decided['case']['state']}: {d['outcome']}, {d['enforcement']} "
+        f"(rules {', '.join(d['rule_ids'])}, automated {d['automated']})"
+    )
+    story.say.fact("the author already had an active strike, so the ladder suspends the account this time")
+    if d["enforcement"] != "permanent_suspension":
+        raise DemoFailed(f"expected permanent_suspension on the second violation, got {d['enforcement']}")
+    _, stale = story.call(
+        staff(story, f"mod2-{c.suffix}", "moderators"),
+        "POST",
+        f"/cases/{case_id}/decisions",
+        409,
+        json={**decision, "outcome": "no_violation"},
+    )
+    story.say.fact(f"a second moderator with the old version -> 409 {stale['code']}: {stale['message']}")
+    story.wait_for_events(case_id, ["content.hide", "account.suspend"])
+    story.say.fact("content.hide and account.suspend published for the platform")
+
+
+def author_appeals(story: Story) -> None:
+    c = story.cast
+    case_id = story.reports["first_person"]["case_id"]
+    _, appealed = story.call(
+        story.person(c.author), "POST", f"/cases/{case_id}/appeals", 200, json={"reason": "I thought I had permission."}
+    )
+    story.say.fact(f"the author appeals: POST /cases/{case_id}/appeals -> {appealed['case']['state']}")
+    reviewer = staff(story, f"appeals-{c.suffix}", "appeals")
+    _, page = story.call(reviewer, "GET", "/cases", 200, params={"queue": "appeals", "limit": 100})
+    if case_id not in [i["case_id"] for i in page["items"]]:
+        raise DemoFailed(f"case {case_id} is not in the appeals queue")
+    _, case = story.call(reviewer, "GET", f"/cases/{case_id}", 200)
+    story.say.fact(
+        f"an appeal reviewer sees it in GET /cases?queue=appeals; history: "
+        f"{', '.join(e['type'] for e in case['events'])}"
+    )
+    _, upheld = story.call(
+        reviewer,
+        "POST",
+        f"/cases/{case_id}/appeals/decision",
+        200,
+        json={"result": "uphold", "version": case["case"]["version"]},
+    )
+    story.say.fact(f"POST /cases/{case_id}/appeals/decision (uphold) -> {upheld['case']['state']}")
+    inbox = story.wait_for_notifications(c.author, ["appeal_outcome"])
+    told = next(n for n in inbox if n["kind"] == "appeal_outcome")
+    story.say.fact(f"the author is told: {told['subject']!r}")
+    _, again = story.call(story.person(c.author), "POST", f"/cases/{case_id}/appeals", 409, json={"reason": "again"})
+    story.say.fact(f"a second appeal of the same decision -> 409: {again['message']}")
+
+
 def public_figure_in_the_public_interest(story: Story) -> None:
     c = story.cast
     story.say.fact(f"post {c.public_post} is flagged public_interest; {c.public_figure} is a public figure")
@@ -382,8 +461,8 @@ def notifications(story: Story) -> None:
     c = story.cast
     expected = {
         ("reporter", c.reporter): ["receipt", "outcome", "receipt", "outcome"],  # the removal and the out-of-scope
-        ("bystander", c.bystander): ["receipt", "awaiting_first_person", "outcome"],
-        ("author", c.author): ["statement_of_reasons"],
+        ("bystander", c.bystander): ["receipt", "awaiting_first_person", "outcome", "receipt", "outcome"],
+        ("author", c.author): ["statement_of_reasons", "appeal_outcome", "statement_of_reasons"],
     }
     for (role, account_id), kinds in expected.items():
         items = story.wait_for_notifications(account_id, kinds)
@@ -440,6 +519,8 @@ STEPS: list[Step] = [
     ("The platform records the accounts and the posts", platform_records_context),
     ("A bystander reports a photo of someone else (private_media, other)", bystander_reports),
     ("The person depicted reports it (self, with attestations)", person_depicted_reports),
+    ("The author appeals the removal; an appeal reviewer upholds it", author_appeals),
+    ("A bystander reports a phone number: a moderator decides from the review queue", moderator_decides),
     ("A public figure reports a post flagged public_interest", public_figure_in_the_public_interest),
     ("A report outside the policy (category name)", out_of_scope_report),
     ("A duplicate submission", duplicate_submission),
