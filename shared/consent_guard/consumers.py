@@ -62,7 +62,12 @@ def notification_service() -> NotificationService:
 @cache
 def review_service() -> ReReviewService:
     settings = review_settings()
-    return ReReviewService(CaseRepository(settings.table_name), QueuePublisher(settings.evaluation_queue_url))
+    return ReReviewService(
+        CaseRepository(settings.table_name),
+        QueuePublisher(settings.evaluation_queue_url),
+        QueuePublisher(settings.notification_queue_url),
+        EnforcementPublisher(settings.event_bus_name),
+    )
 
 
 def handle_evaluation_record(record: EvaluationRecord) -> None:

@@ -16,7 +16,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from consent_guard.errors import DomainError, NotFound, StorageUnavailable, VersionConflict
+from consent_guard.errors import DomainError, Forbidden, NotFound, StorageUnavailable, VersionConflict
 from consent_guard.models import items as it
 from consent_guard.models.domain import (
     AccountContext,
@@ -88,6 +88,25 @@ class IdempotencyMismatch(DomainError):
 class IdempotencyClaim:
     key_digest: str  # hash of (reporter, Idempotency-Key): the key itself is never stored
     request_digest: str  # hash of the request body: a reused key with another body is rejected
+
+
+@dataclass(frozen=True)
+class ReporterLimits:
+    """Checked inside the report's own transaction, so they cost no extra call."""
+
+    reporter_id: str
+    window_index: int  # fixed quota window: floor(epoch / window_seconds)
+    max_reports: int
+    quota_expires_at: int  # epoch: TTL cleans old counters (a counter is only ever read in its own window)
+    now_iso: str
+
+
+class ReportingSuspended(Forbidden):
+    code = "reporting_suspended"
+
+
+class QuotaExceeded(DomainError):
+    code = "too_many_requests"
 
 
 @dataclass(frozen=True)
@@ -211,6 +230,7 @@ class CaseRepository:
         response: it.Item,
         stuck_due_at: datetime,
         idempotency: IdempotencyClaim | None = None,
+        limits: ReporterLimits | None = None,
     ) -> None:
         """Store a report with its dedupe marker (and Idempotency-Key marker) atomically.
 
@@ -257,6 +277,39 @@ class CaseRepository:
                     }
                 }
             )
+        limit_at = len(actions)
+        if limits is not None:
+            actions.append(
+                {
+                    "Update": {
+                        "TableName": self.table_name,
+                        "Key": _av({"PK": f"QUOTA#{limits.reporter_id}#{limits.window_index}", "SK": "QUOTA"}),
+                        "UpdateExpression": "SET #c = if_not_exists(#c, :zero) + :one, expires_at = :exp, #t = :type",
+                        "ConditionExpression": "attribute_not_exists(#c) OR #c < :max",
+                        "ExpressionAttributeNames": {"#c": "reports", "#t": "type"},
+                        "ExpressionAttributeValues": _av(
+                            {
+                                ":zero": 0,
+                                ":one": 1,
+                                ":max": limits.max_reports,
+                                ":exp": limits.quota_expires_at,
+                                ":type": "quota",
+                            }
+                        ),
+                    }
+                }
+            )
+            actions.append(
+                {
+                    "ConditionCheck": {
+                        "TableName": self.table_name,
+                        "Key": _av(it.standing_key(limits.reporter_id)),
+                        "ConditionExpression": "attribute_not_exists(suspended_until) OR suspended_until < :now",
+                        "ExpressionAttributeValues": _av({":now": limits.now_iso}),
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                    }
+                }
+            )
         try:
             self._transact(actions)
         except TransactionRejected as rejected:
@@ -267,6 +320,14 @@ class CaseRepository:
                 raise DuplicateReport(json.loads(old["response"])) from None
             if rejected.codes[0] == "ConditionalCheckFailed":
                 raise DuplicateReport(json.loads(_py(rejected.items[0] or {})["response"])) from None
+            if limits is not None and rejected.codes[limit_at + 1] == "ConditionalCheckFailed":
+                standing = _py(rejected.items[limit_at + 1] or {})
+                raise ReportingSuspended(
+                    "reporting is suspended after repeated manifestly unfounded reports",
+                    suspended_until=standing.get("suspended_until"),
+                ) from None
+            if limits is not None and rejected.codes[limit_at] == "ConditionalCheckFailed":
+                raise QuotaExceeded("too many reports in this period") from None
             raise
 
     def get_report(self, report_id: str, consistent: bool = False) -> Report:
@@ -562,6 +623,26 @@ class CaseRepository:
             ExpressionAttributeValues=_av({":s": status, ":a": attempts}),
         )
 
+    def reporter_standing(self, reporter_id: str) -> it.Item | None:
+        return self._get(it.standing_key(reporter_id), consistent=True)
+
+    def save_reporter_standing(self, standing: it.Item, expected_version: int | None) -> None:
+        """Version-guarded write of a reporter's standing (unfounded reports, warning, suspension)."""
+        condition = "attribute_not_exists(PK)" if expected_version is None else "version = :v"
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Item": _av({**standing, **it.standing_key(str(standing["reporter_id"]))}),
+            "ConditionExpression": condition,
+        }
+        if expected_version is not None:
+            kwargs["ExpressionAttributeValues"] = _av({":v": expected_version})
+        try:
+            self._call("put_item", **kwargs)
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                raise VersionConflict("the reporter's standing changed concurrently") from None
+            raise
+
     def record_notification_failure(self, case_id: str, notification_id: str, kind: str, attempts: int) -> None:
         self._call(
             "put_item",
@@ -660,6 +741,144 @@ class CaseRepository:
                 return False
             raise
         return True
+
+    # ---- re-review (scheduled) ----
+    # The writes of services/review.py. Each is conditional on what the run read (the case's version, the DueIndex
+    # key), so overlapping runs act once; each is idempotent, so a run cut short leaves nothing half-done.
+
+    def set_case_timer(self, case: Case, expected_dsk: str) -> bool:
+        """Rewrite only the case's timer attributes, as `case_to_item` derives them from `case`, if the case is
+        still at `case.version` and its DueIndex key is still `expected_dsk`. False when either has moved."""
+        item = it.case_to_item(case)
+        names = {"due_kind": "#k", "due_at": "#a", "DPK": "#p", "DSK": "#s"}
+        sets = [f"{alias} = :{name}" for name, alias in names.items() if name in item]
+        removes = [alias for name, alias in names.items() if name not in item]
+        update = ("SET " + ", ".join(sets) if sets else "") + (" REMOVE " + ", ".join(removes) if removes else "")
+        values = {f":{name}": item[name] for name in names if name in item}
+        values |= {":version": case.version, ":expected": expected_dsk}
+        try:
+            self._call(
+                "update_item",
+                TableName=self.table_name,
+                Key=_av(it.case_key(case.case_id)),
+                UpdateExpression=update.strip(),
+                ConditionExpression="version = :version AND #s = :expected",
+                ExpressionAttributeNames={alias: name for name, alias in names.items()},
+                ExpressionAttributeValues=_av(values),
+            )
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def strike_record(self, account_id: str, case_id: str) -> it.Item | None:
+        """The strike item as stored (with its timer and expiry bookkeeping)."""
+        return self._get(it.strike_key(account_id, case_id), consistent=True)
+
+    def expire_strike(
+        self, change: CaseChange, account_id: str, expected_dsk: str, seq: int, publish_due: datetime
+    ) -> bool:
+        """A strike's expiry in one transaction: the case's new version with its event, and the strike moved from
+        its expiry timer to the timer that publishes the expiry. Raises VersionConflict when the case changed;
+        False when the strike's timer is no longer the one read (another run acted)."""
+        assert change.expected_version is not None
+        case_id = change.case.case_id
+        publish = it.due_attributes("strike_publish", f"ACCOUNT#{account_id}", publish_due)
+        actions: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": _av(it.case_to_item(change.case)),
+                    "ConditionExpression": "version = :expected",
+                    "ExpressionAttributeValues": _av({":expected": change.expected_version}),
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            },
+            *(
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": _av(it.event_to_item(event)),
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                    }
+                }
+                for event in change.events
+            ),
+            {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": _av(it.strike_key(account_id, case_id)),
+                    "UpdateExpression": "SET expired_at = :at, lifted_seq = :seq, DPK = :dpk, DSK = :dsk",
+                    "ConditionExpression": "DSK = :expected",
+                    "ExpressionAttributeValues": _av(
+                        {
+                            ":at": it.iso(change.case.updated_at),
+                            ":seq": seq,
+                            ":dpk": publish["DPK"],
+                            ":dsk": publish["DSK"],
+                            ":expected": expected_dsk,
+                        }
+                    ),
+                }
+            },
+        ]
+        try:
+            self._transact(actions)
+        except TransactionRejected as rejected:
+            if rejected.codes[0] == "ConditionalCheckFailed":
+                winner = rejected.items[0]
+                raise VersionConflict(
+                    "the case was changed by someone else",
+                    current=it.case_from_item(_py(winner)) if winner else None,
+                ) from None
+            if rejected.codes[-1] == "ConditionalCheckFailed":
+                return False
+            raise
+        return True
+
+    def erase_report(self, report: Report, dedupe_digest: str, at: datetime, erased: str) -> bool:
+        """Erase a report's personal data; False when it already was. Idempotent, and safe to repeat after a
+        crash between its two writes: the dedupe marker (a guessable hash of reporter, post and category) goes
+        first, while its digest can still be computed from the reporter id."""
+        try:
+            self._call(
+                "delete_item",
+                TableName=self.table_name,
+                Key=_av(it.dedupe_key(dedupe_digest)),
+                ConditionExpression="report_id = :r",
+                ExpressionAttributeValues=_av({":r": report.report_id}),
+            )
+        except ClientError as exc:
+            if _code(exc) != "ConditionalCheckFailedException":
+                raise
+        try:
+            self._call(
+                "update_item",
+                TableName=self.table_name,
+                Key=_av(it.report_key(report.report_id)),
+                UpdateExpression="SET description = :empty, reporter_id = :erased, erased_at = :at"
+                " REMOVE represented_account_id",
+                ConditionExpression="attribute_exists(PK) AND attribute_not_exists(erased_at)",
+                ExpressionAttributeValues=_av({":empty": "", ":erased": erased, ":at": it.iso(at)}),
+            )
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def redact_event(self, event: CaseEvent) -> None:
+        """Rewrite a case event's actor and data (retention: who appealed, free-text notes)."""
+        self._call(
+            "update_item",
+            TableName=self.table_name,
+            Key=_av(it.event_key(event.case_id, event.seq)),
+            UpdateExpression="SET actor = :actor, #d = :data",
+            ConditionExpression="attribute_exists(PK)",
+            ExpressionAttributeNames={"#d": "data"},
+            ExpressionAttributeValues=_av({":actor": event.actor, ":data": it.event_to_item(event)["data"]}),
+        )
 
 
 class TransactionRejected(DomainError):

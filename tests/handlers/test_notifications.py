@@ -180,6 +180,8 @@ def test_one_bad_message_does_not_hold_back_or_repeat_the_other_nine(stack: Stac
         "lock_lifted",
         "appeal_outcome",
         "sla_breach",
+        "reporting_warning",
+        "reporting_suspended",
     ],
 )
 def test_every_kind_renders_in_every_locale_without_personal_data(kind: str, locale: str) -> None:
@@ -201,8 +203,14 @@ def test_every_kind_renders_in_every_locale_without_personal_data(kind: str, loc
         "appeal_deadline": "2027-05-27T12:00:00.000Z",
         "submitted_at": "2026-11-25T12:00:00.000Z",
         "reason": "post_deleted",
+        "unfounded_count": 3,
+        "window_days": 90,
+        "suspend_after": 5,
+        "suspension_days": 30,
+        "suspended_until": "2026-12-25T12:00:00.000Z",
     }
     rendered = render(NotificationKind(kind), locale, facts)
     assert rendered.subject and rendered.text
-    assert "post-1" in rendered.text or "c_x" in rendered.text
+    if not kind.startswith("reporting_"):  # those are about the reporter's conduct, not one post
+        assert "post-1" in rendered.text or "c_x" in rendered.text
     assert "<p>" in rendered.html and "{{" not in rendered.text

@@ -156,11 +156,16 @@ class DecisionRequest(Request):
     rule_id: RuleId | None = Field(None, description="The policy rule cited; required unless escalating.")
     note: str = Field("", max_length=2000, description="For the case file; staff only, never sent to anyone.")
     version: int = Field(ge=1, description="The case version the moderator saw; a stale version is a 409.")
+    manifestly_unfounded: bool = Field(
+        False, description="no_violation only: the reports were manifestly unfounded (counts towards EU DSA Art. 23)."
+    )
 
     @model_validator(mode="after")
     def _rule_unless_escalating(self) -> DecisionRequest:
         if self.outcome != "escalate" and not self.rule_id:
             raise ValueError("rule_id is required for remove and no_violation")
+        if self.manifestly_unfounded and self.outcome != "no_violation":
+            raise ValueError("manifestly_unfounded applies to no_violation decisions only")
         return self
 
 

@@ -220,6 +220,8 @@ class Report(Frozen):
     status: ReportStatus = ReportStatus.RECEIVED
     submitted_at: datetime
     evaluated_at: datetime | None = None
+    # retention: once set, description, reporter_id and represented_account_id are erased (see services/review.py)
+    erased_at: datetime | None = None
 
     def facts(self) -> ReportFacts:
         return ReportFacts(
@@ -283,9 +285,16 @@ class Case(Frozen):
     appeal: Appeal | None = None
     appealed_decisions: tuple[datetime, ...] = ()  # decided_at of every decision already appealed
     measures_active: tuple[str, ...] = ()  # enforcement in force: content.hide, account.lock, account.suspend
-    # the one timer the case carries in the DueIndex (review_sla, first_person_wait, needs_context, ...)
+    # the one timer the case's state calls for (review_sla, first_person_wait, needs_context, retention, or a
+    # scheduled action's follow-up sla_notify/close_notify); the DueIndex key is the earlier of it and the claim's
+    # expiry (models/items.case_timer)
     due_kind: str | None = None
     due_at: datetime | None = None
+    waiting_since: datetime | None = None  # entered needs_context / awaiting_first_person (limits count from it)
+    escalated_at: datetime | None = None  # review SLA breached and escalated by the scheduled re-review (once)
+    closed_at: datetime | None = None
+    closed_reason: str | None = None  # e.g. insufficient_report: no report from the person depicted in time
+    erased_at: datetime | None = None  # personal data of its reports erased after the retention period
 
     def claimed_by_other(self, subject: str, now: datetime) -> bool:
         return bool(
@@ -313,7 +322,10 @@ class NotificationKind(StrEnum):
     STATEMENT_OF_REASONS = "statement_of_reasons"  # author: the measure and why (DSA Art. 17)
     LOCK_LIFTED = "lock_lifted"  # author
     APPEAL_OUTCOME = "appeal_outcome"  # author or reporter
-    SLA_BREACH = "sla_breach"  # moderators
+    SLA_BREACH = "sla_breach"  # moderators (recipient group:moderators)
+    REPORTING_WARNING = "reporting_warning"  # reporter: repeated manifestly unfounded reports (DSA Art. 23)
+    REPORTING_SUSPENDED = "reporting_suspended"  # reporter: reports not processed for a period
+    CASE_CLOSED = "case_closed"  # reporter: the case was closed without action (e.g. no first-person report)
 
 
 class EmailStatus(StrEnum):

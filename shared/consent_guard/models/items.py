@@ -89,6 +89,10 @@ def idempotency_key(digest: str) -> Item:
     return {"PK": f"IDEMPOTENCY#{digest}", "SK": "IDEMPOTENCY"}
 
 
+def standing_key(reporter_id: str) -> Item:
+    return {"PK": f"REPORTER#{reporter_id}", "SK": "STANDING"}
+
+
 def notification_key(notification_id: str) -> Item:
     return {"PK": f"NOTIFICATION#{notification_id}", "SK": "NOTIFICATION"}
 
@@ -108,6 +112,26 @@ def due_attributes(kind: str, owner_pk: str, due_at: datetime) -> Item:
 
 def due_kind(dsk: str) -> str:
     return dsk.split("#", 2)[1]
+
+
+CLAIM_EXPIRY = "claim_expiry"
+STRIKE_EXPIRY = "strike_expiry"
+
+
+def case_timer(case: Case) -> tuple[str, datetime] | None:
+    """The case item's one DueIndex entry: the earlier of the timer its state calls for and its claim's expiry.
+
+    A claim thus needs no timer item of its own and moves with the case in the same version-guarded write.
+    """
+    timers: list[tuple[datetime, str]] = []
+    if case.due_kind and case.due_at:
+        timers.append((case.due_at, case.due_kind))
+    if case.claimed_by and case.claim_expires_at:
+        timers.append((case.claim_expires_at, CLAIM_EXPIRY))
+    if not timers:
+        return None
+    at, kind = min(timers)
+    return kind, at
 
 
 # ---------------------------------------------------------------- reports
@@ -137,6 +161,8 @@ def report_to_item(report: Report, stuck_due_at: datetime | None) -> Item:
         item["represented_account_id"] = report.represented_account_id
     if report.evaluated_at:
         item["evaluated_at"] = iso(report.evaluated_at)
+    if report.erased_at:
+        item["erased_at"] = iso(report.erased_at)
     if stuck_due_at is not None:
         item.update(due_attributes("report_stuck", item["PK"], stuck_due_at))
     return item
@@ -159,6 +185,7 @@ def report_from_item(item: Item) -> Report:
         status=item["status"],
         submitted_at=parse_time(item["submitted_at"]),
         evaluated_at=parse_time(item["evaluated_at"]) if item.get("evaluated_at") else None,
+        erased_at=parse_time(item["erased_at"]) if item.get("erased_at") else None,
     )
 
 
@@ -264,10 +291,18 @@ def case_to_item(case: Case) -> Item:
         item["appealed_decisions"] = json.dumps([iso(d) for d in case.appealed_decisions])
     if case.measures_active:
         item["measures_active"] = json.dumps(list(case.measures_active))
+    for name in ("waiting_since", "escalated_at", "closed_at", "erased_at"):
+        value = getattr(case, name)
+        if value:
+            item[name] = iso(value)
+    if case.closed_reason:
+        item["closed_reason"] = case.closed_reason
     if case.due_kind and case.due_at:
         item["due_kind"] = case.due_kind
         item["due_at"] = iso(case.due_at)
-        item.update(due_attributes(case.due_kind, item["PK"], case.due_at))
+    timer = case_timer(case)
+    if timer is not None:
+        item.update(due_attributes(timer[0], item["PK"], timer[1]))
     return item
 
 
@@ -295,6 +330,11 @@ def case_from_item(item: Item) -> Case:
         measures_active=tuple(json.loads(item.get("measures_active", "[]"))),
         due_kind=item.get("due_kind"),
         due_at=parse_time(item["due_at"]) if item.get("due_at") else None,
+        waiting_since=parse_time(item["waiting_since"]) if item.get("waiting_since") else None,
+        escalated_at=parse_time(item["escalated_at"]) if item.get("escalated_at") else None,
+        closed_at=parse_time(item["closed_at"]) if item.get("closed_at") else None,
+        closed_reason=item.get("closed_reason"),
+        erased_at=parse_time(item["erased_at"]) if item.get("erased_at") else None,
     )
 
 
@@ -323,11 +363,14 @@ def event_from_item(item: Item) -> CaseEvent:
 
 
 def strike_to_item(account_id: str, strike: Strike) -> Item:
+    """Every strike carries its expiry timer: the scheduled re-review records and publishes the expiry."""
+    key = strike_key(account_id, strike.case_id)
     return {
-        **strike_key(account_id, strike.case_id),
+        **key,
         "type": "strike",
         "strike": strike.model_dump_json(),
         "expires_at_iso": iso(strike.expires_at),
+        **due_attributes(STRIKE_EXPIRY, key["PK"], strike.expires_at),
     }
 
 

@@ -135,6 +135,15 @@ class ReporterQuota(Doc):
     window_seconds: PositiveInt
 
 
+class ReporterMisuse(Doc):
+    """EU DSA Art. 23: reporters whose notices are repeatedly manifestly unfounded are warned, then suspended."""
+
+    window_days: PositiveInt  # unfounded reports counted over this period
+    warn_after: PositiveInt
+    suspend_after: PositiveInt
+    suspension_days: PositiveInt
+
+
 class OutcomeNotice(Doc):
     outcome: Outcome
     description: Text
@@ -303,6 +312,7 @@ class Policy(Doc):
     appeal_window_days: int = Field(ge=183)  # DSA Art. 20: complaints open for at least six months
     retention_days_after_appeal_window: PositiveInt
     reporter_quota: ReporterQuota
+    reporter_misuse: ReporterMisuse
     claim_minutes: PositiveInt
     notices: Notices
 

@@ -136,6 +136,7 @@ def render_policy_markdown(policy: Policy) -> str:
     )
     out += ["## Timings and limits", ""]
     quota = policy.reporter_quota
+    misuse = policy.reporter_misuse
     out += _table(
         ["Setting", "Value"],
         (
@@ -145,6 +146,11 @@ def render_policy_markdown(policy: Policy) -> str:
             ("Appeal window", f"{policy.appeal_window_days} days"),
             ("Retention after the appeal window", f"{policy.retention_days_after_appeal_window} days"),
             ("Reporter quota", f"{quota.max_reports} reports per {quota.window_seconds} seconds"),
+            (
+                "Manifestly unfounded reports (EU DSA Art. 23)",
+                f"warning after {misuse.warn_after}, reporting suspended for {misuse.suspension_days} days after "
+                f"{misuse.suspend_after}, counted over {misuse.window_days} days",
+            ),
             ("Moderator claim on a case", f"{policy.claim_minutes} minutes"),
         ),
     )

@@ -6,6 +6,7 @@ gets a 409 with the winner's state. Decisions by people run the same enforcement
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,7 +14,7 @@ from consent_guard.auth import Group, Principal
 from consent_guard.cases import check_move
 from consent_guard.clock import Clock, utc_now
 from consent_guard.errors import Conflict, Forbidden, IllegalTransition, InvalidRequest, NotFound, VersionConflict
-from consent_guard.ids import digest
+from consent_guard.ids import digest, notification_id_for
 from consent_guard.messaging import EnforcementPublisher, QueuePublisher
 from consent_guard.models import api
 from consent_guard.models import items as it
@@ -25,13 +26,16 @@ from consent_guard.models.domain import (
     CaseState,
     Decision,
     EventType,
+    NotificationKind,
     Outcome,
     Strike,
 )
+from consent_guard.models.messages import NotificationRequest
 from consent_guard.observability import MetricUnit, logger, metrics
 from consent_guard.policy import Policy, RuleNotApplicable, decide_by_person, load_policy
 from consent_guard.repository import CaseChange, CaseRepository
 from consent_guard.services.effects import MEASURES, Effects
+from consent_guard.services.evaluation import with_timer
 
 STAFF = (Group.MODERATORS, Group.APPEALS, Group.ADMINS)
 
@@ -243,8 +247,14 @@ class CaseService:
             return self._staff_view(updated)
         decision = self._person_decision(case, Outcome(request.outcome), request.rule_id or "", now)
         updated, events, strikes, enforcement_seq = self._apply_decision(
-            case, decision, principal.subject, now, EventType.DECIDED, {"note": request.note}
+            case,
+            decision,
+            principal.subject,
+            now,
+            EventType.DECIDED,
+            {"note": request.note, "manifestly_unfounded": request.manifestly_unfounded},
         )
+        updated = with_timer(updated, case, now, self.policy)
         self.repository.save_case_change(
             CaseChange(case=updated, expected_version=case.version, events=events, strikes=strikes)
         )
@@ -256,7 +266,11 @@ class CaseService:
             rule_ids=list(decision.rule_ids),
             version=updated.version,
         )
-        self.effects.send(self.effects.after_decision(updated, None, case.state, enforcement_seq))
+        outbox = self.effects.after_decision(updated, None, case.state, enforcement_seq)
+        if request.manifestly_unfounded:
+            for report in self.repository.case_reports(case.case_id):
+                outbox.notifications += self._count_unfounded(report.reporter_id, case.case_id, now)
+        self.effects.send(outbox)
         return self._staff_view(updated)
 
     # ------------------------------------------------------------ appeals
@@ -394,6 +408,7 @@ class CaseService:
                 updated, events, strikes, applied_seq = self._apply_decision(
                     appealing, decision, principal.subject, now, EventType.APPEAL_DECIDED, data
                 )
+        updated = with_timer(updated, case, now, self.policy)
         check_move(CaseState.APPEALED, updated.state)
         self.repository.save_case_change(
             CaseChange(
@@ -418,6 +433,77 @@ class CaseService:
         self.repository.set_dedicated_to_exposure(account_id, request.dedicated_to_exposure, self.clock())
         logger.info("account marked", account_id=account_id, dedicated_to_exposure=request.dedicated_to_exposure)
         return api.ContextAccepted(id=account_id)
+
+    # ------------------------------------------------------------ reporters who misuse reporting (DSA Art. 23)
+
+    def _count_unfounded(self, reporter_id: str, case_id: str, now: datetime) -> list[NotificationRequest]:
+        """Count a manifestly unfounded report: after `warn_after` a warning, after `suspend_after` (and a prior
+        warning) reports from this person are not processed for `suspension_days`. Case by case: only reports a
+        moderator marked as manifestly unfounded count, within a window."""
+        misuse = self.policy.reporter_misuse
+        for _ in range(3):
+            stored = self.repository.reporter_standing(reporter_id)
+            version = int(stored["version"]) if stored else None
+            since = now - timedelta(days=misuse.window_days)
+            unfounded = (
+                [t for t in json.loads(stored["unfounded"]) if datetime.fromisoformat(t) >= since] if stored else []
+            )
+            if stored and case_id in json.loads(stored.get("cases", "[]")):
+                return []  # this case was counted already
+            unfounded.append(it.iso(now))
+            history = json.loads(stored["history"]) if stored else []
+            warned_at = stored.get("warned_at") if stored else None
+            suspended_until = stored.get("suspended_until") if stored else None
+            kind: NotificationKind | None = None
+            if (
+                len(unfounded) >= misuse.suspend_after
+                and warned_at
+                and (not suspended_until or suspended_until < it.iso(now))
+            ):
+                suspended_until = it.iso(now + timedelta(days=misuse.suspension_days))
+                kind = NotificationKind.REPORTING_SUSPENDED
+            elif len(unfounded) >= misuse.warn_after and not warned_at:
+                warned_at = it.iso(now)
+                kind = NotificationKind.REPORTING_WARNING
+            history.append({"at": it.iso(now), "case_id": case_id, "event": kind.value if kind else "unfounded"})
+            standing: dict[str, Any] = {
+                "type": "reporter_standing",
+                "reporter_id": reporter_id,
+                "version": (version or 0) + 1,
+                "unfounded": json.dumps(unfounded),
+                "cases": json.dumps([*json.loads(stored.get("cases", "[]"))[-50:], case_id] if stored else [case_id]),
+                "history": json.dumps(history[-100:]),
+            }
+            if warned_at:
+                standing["warned_at"] = warned_at
+            if suspended_until:
+                standing["suspended_until"] = suspended_until
+            try:
+                self.repository.save_reporter_standing(standing, version)
+            except VersionConflict:
+                continue
+            logger.info("unfounded report counted", reporter_count=len(unfounded), action=kind.value if kind else None)
+            if kind is None:
+                return []
+            metrics.add_metric(name=f"Reporter_{kind.value}", unit=MetricUnit.Count, value=1)
+            event_id = f"standing:{reporter_id}:{standing['version']}"
+            return [
+                NotificationRequest(
+                    notification_id=notification_id_for(event_id, reporter_id, kind),
+                    kind=kind,
+                    recipient_id=reporter_id,
+                    case_id=case_id,
+                    event_id=event_id,
+                    facts={
+                        "unfounded_count": len(unfounded),
+                        "window_days": misuse.window_days,
+                        "suspend_after": misuse.suspend_after,
+                        "suspended_until": suspended_until,
+                        "suspension_days": misuse.suspension_days,
+                    },
+                )
+            ]
+        raise VersionConflict("the reporter's standing kept changing")
 
     # ------------------------------------------------------------ helpers
 

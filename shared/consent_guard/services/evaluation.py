@@ -93,19 +93,59 @@ def _review_due(case: Case | None, target: CaseState, decision: Decision, now: d
     return due
 
 
+WAITING_STATES = (CaseState.NEEDS_CONTEXT, CaseState.AWAITING_FIRST_PERSON)
+RETAINED_STATES = (CaseState.ACTIONED, CaseState.DISMISSED, CaseState.CLOSED, CaseState.APPEALED)
+# what a scheduled action still owes (a notice) once its change is stored; sent, then replaced by the state's timer
+FOLLOW_UPS = frozenset({"sla_notify", "close_notify"})
+
+
+def retention_due(case: Case, policy: Policy) -> datetime | None:
+    """When the personal data of a decided or closed case's reports is erased: its appeal window, then the
+    retention period after it. None when there is nothing (left) to erase."""
+    base = case.closed_at if case.state == CaseState.CLOSED else case.decided_at
+    if base is None or case.erased_at is not None or case.state not in RETAINED_STATES:
+        return None
+    return base + timedelta(days=policy.appeal_window_days + policy.retention_days_after_appeal_window)
+
+
+def sla_escalated(case: Case) -> bool:
+    """Already escalated for its review deadline (which only ever moves earlier while the case waits in review):
+    a case is escalated once per stay in review."""
+    return bool(case.escalated_at and case.review_due_at and case.escalated_at >= case.review_due_at)
+
+
+def state_timer(case: Case, now: datetime, policy: Policy) -> tuple[str, datetime] | None:
+    """The timer a case's state calls for, from the case alone."""
+    if case.state == CaseState.IN_REVIEW:
+        return ("review_sla", case.review_due_at) if case.review_due_at and not sla_escalated(case) else None
+    if case.state == CaseState.AWAITING_FIRST_PERSON:
+        since = case.waiting_since or case.created_at
+        return "first_person_wait", since + timedelta(days=policy.first_person_wait_days)
+    if case.state == CaseState.NEEDS_CONTEXT:
+        return "needs_context", now + NEEDS_CONTEXT_RETRY
+    due = retention_due(case, policy)
+    return ("retention", due) if due else None
+
+
 def with_timer(case: Case, previous: Case | None, now: datetime, policy: Policy) -> Case:
     """Give the case the one timer its state calls for. A timer already running for the same state keeps its
-    due time: re-evaluations must not push a deadline back."""
-    if previous is not None and previous.state == case.state and previous.due_kind:
-        due_at = case.review_due_at if case.state == CaseState.IN_REVIEW and case.review_due_at else previous.due_at
-        return case.model_copy(update={"due_kind": previous.due_kind, "due_at": due_at})
-    due: tuple[str, datetime] | None = None
-    if case.state == CaseState.IN_REVIEW and case.review_due_at:
-        due = ("review_sla", case.review_due_at)
-    elif case.state == CaseState.AWAITING_FIRST_PERSON:
-        due = ("first_person_wait", now + timedelta(days=policy.first_person_wait_days))
-    elif case.state == CaseState.NEEDS_CONTEXT:
-        due = ("needs_context", now + NEEDS_CONTEXT_RETRY)
+    due time: re-evaluations must not push a deadline back. A decided or closed case gets its retention timer."""
+    same_state = previous is not None and previous.state == case.state
+    waiting_since: datetime | None = None
+    if case.state in WAITING_STATES:
+        waiting_since = (previous.waiting_since or previous.created_at) if previous and same_state else now
+    case = case.model_copy(update={"waiting_since": waiting_since})
+    due: tuple[str, datetime] | None
+    if (
+        previous is not None
+        and same_state
+        and previous.due_kind
+        and previous.due_at
+        and (previous.due_kind in FOLLOW_UPS or case.state in WAITING_STATES)
+    ):
+        due = (previous.due_kind, previous.due_at)
+    else:
+        due = state_timer(case, now, policy)
     return case.model_copy(update={"due_kind": due[0] if due else None, "due_at": due[1] if due else None})
 
 
@@ -279,6 +319,10 @@ class EvaluationService:
                 target=target.value,
             )
             target = case.state
+            if case.decision is not None:
+                # the case keeps the decision that put it where it is (e.g. a case sent to review after waiting
+                # 72 hours for the post's facts stays in review, with its priority and deadline)
+                decision = case.decision
         changed = case is None or target != case.state or not _same_decision(case.decision, decision)
         key_added = case is None or len(key_reports) != len(case.key_reports)
         if not changed and not key_added:
@@ -347,6 +391,9 @@ class EvaluationService:
                     )
                 )
 
+        # a case escalated for its review deadline stays at the top of the queue while it waits in review
+        stays_in_review = case is not None and case.state == CaseState.IN_REVIEW and target == CaseState.IN_REVIEW
+        escalated_at = case.escalated_at if case is not None and stays_in_review else None
         new_case = Case(
             case_id=case_id,
             post_id=post_id,
@@ -360,8 +407,11 @@ class EvaluationService:
             decided_at=now if decided else (case.decided_at if case else None),
             decided_by="system" if decided else (case.decided_by if case else "system"),
             key_reports=tuple(key_reports),
-            review_priority=decision.review_priority if target == CaseState.IN_REVIEW else None,
+            review_priority=(0 if escalated_at else decision.review_priority)
+            if target == CaseState.IN_REVIEW
+            else None,
             review_due_at=_review_due(case, target, decision, now),
+            escalated_at=escalated_at,
             queued_at=(case.queued_at if case and case.state == CaseState.IN_REVIEW else now)
             if target == CaseState.IN_REVIEW
             else None,

@@ -8,7 +8,7 @@ from datetime import timedelta
 from consent_guard.auth import Principal
 from consent_guard.cases import PENDING_STATES
 from consent_guard.clock import Clock, utc_now
-from consent_guard.errors import NotFound
+from consent_guard.errors import NotFound, TooManyRequests
 from consent_guard.ids import case_id_for, digest, new_report_id
 from consent_guard.messaging import DeliveryFailed, QueuePublisher
 from consent_guard.models.api import (
@@ -32,9 +32,19 @@ from consent_guard.models.domain import (
     PostSignals,
     Report,
 )
+from consent_guard.models.items import iso
 from consent_guard.models.messages import CaseReevaluation, PostDeleted, ReportSubmitted
 from consent_guard.observability import MetricUnit, logger, metrics
-from consent_guard.repository import CaseRepository, DuplicateReport, IdempotencyClaim, IdempotencyMismatch
+from consent_guard.policy import Policy, load_policy
+from consent_guard.repository import (
+    CaseRepository,
+    DuplicateReport,
+    IdempotencyClaim,
+    IdempotencyMismatch,
+    QuotaExceeded,
+    ReporterLimits,
+    ReportingSuspended,
+)
 
 # A report not evaluated within this time is re-queued by the scheduled re-review: the safety net behind
 # "an accepted report is never lost" when the queue send fails after the report was stored.
@@ -58,10 +68,17 @@ class Submission:
 
 
 class IntakeService:
-    def __init__(self, repository: CaseRepository, evaluation_queue: QueuePublisher, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        repository: CaseRepository,
+        evaluation_queue: QueuePublisher,
+        clock: Clock = utc_now,
+        policy: Policy | None = None,
+    ) -> None:
         self.repository = repository
         self.evaluation_queue = evaluation_queue
         self.clock = clock
+        self.policy = policy or load_policy()
 
     def submit_report(
         self, principal: Principal, request: SubmitReportRequest, idempotency_key: str | None = None
@@ -92,6 +109,15 @@ class IntakeService:
             if idempotency_key
             else None
         )
+        quota = self.policy.reporter_quota
+        window = int(now.timestamp()) // quota.window_seconds
+        limits = ReporterLimits(
+            reporter_id=principal.subject,
+            window_index=window,
+            max_reports=quota.max_reports,
+            quota_expires_at=(window + 2) * quota.window_seconds,
+            now_iso=iso(now),
+        )
         try:
             self.repository.create_report(
                 report,
@@ -99,7 +125,18 @@ class IntakeService:
                 response=accepted.model_dump(mode="json"),
                 stuck_due_at=now + STUCK_REPORT_AFTER,
                 idempotency=claim,
+                limits=limits,
             )
+        except QuotaExceeded:
+            metrics.add_metric(name="ReportQuotaExceeded", unit=MetricUnit.Count, value=1)
+            retry_after = (window + 1) * quota.window_seconds - int(now.timestamp())
+            raise TooManyRequests(
+                f"at most {quota.max_reports} reports per {quota.window_seconds} seconds",
+                retry_after_seconds=max(1, retry_after),
+            ) from None
+        except ReportingSuspended:
+            metrics.add_metric(name="ReportsFromSuspendedReporters", unit=MetricUnit.Count, value=1)
+            raise
         except DuplicateReport as duplicate:
             metrics.add_metric(name="DuplicateReports", unit=MetricUnit.Count, value=1)
             original = ReportAccepted.model_validate(duplicate.original)
