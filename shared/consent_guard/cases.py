@@ -31,7 +31,11 @@ ALLOWED_MOVES: dict[CaseState | None, frozenset[CaseState]] = {
     CaseState.ACTIONED: frozenset({CaseState.APPEALED, CaseState.CLOSED}),
     CaseState.DISMISSED: frozenset({CaseState.APPEALED, CaseState.CLOSED}),
     CaseState.APPEALED: frozenset({CaseState.ACTIONED, CaseState.DISMISSED}),
-    CaseState.CLOSED: frozenset(),
+    # Closed is final, with one exception: a case closed for want of a first-person report re-opens when the
+    # person depicted reports after all (the policy's promise; the check is in services/evaluation.py).
+    CaseState.CLOSED: frozenset(
+        {CaseState.NEEDS_CONTEXT, CaseState.IN_REVIEW, CaseState.ACTIONED, CaseState.DISMISSED}
+    ),
 }
 
 STATE_FOR_OUTCOME: dict[Outcome, CaseState] = {

@@ -53,6 +53,8 @@ _RETRYABLE = frozenset(
     }
 )
 
+IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 3600
+
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
@@ -269,6 +271,8 @@ class CaseRepository:
                                 **it.idempotency_key(idempotency.key_digest),
                                 "type": "idempotency",
                                 "request_digest": idempotency.request_digest,
+                                # the key only guards retries: it expires (the dedupe marker still catches repeats)
+                                "expires_at": int(report.submitted_at.timestamp()) + IDEMPOTENCY_TTL_SECONDS,
                                 "response": json.dumps(response, sort_keys=True),
                             }
                         ),

@@ -528,3 +528,18 @@ def test_a_storm_of_2000_reports_writes_the_case_item_once_per_state_change(stac
         )
     )
     assert sum(page["Count"] for page in pages) == STORM
+
+
+def test_moderators_read_their_groups_shared_inbox_and_others_cannot(stack: Stack) -> None:
+    _in_review(stack)
+    with time_machine.travel(datetime.now(UTC) + timedelta(hours=25), tick=False):
+        stack.scheduled_review()
+        stack.run_pipeline()
+    status, page, _ = stack.http(
+        "case_api/my_notifications.json", query={"inbox": "moderators"}, sub="mod-1", groups=MOD
+    )
+    assert status == 200 and [n["kind"] for n in page["items"]] == ["sla_breach"]
+    status, _, _ = stack.http(
+        "case_api/my_notifications.json", query={"inbox": "moderators"}, sub="user-alice", groups=[]
+    )
+    assert status == 403

@@ -244,3 +244,17 @@ def test_notifications_are_newest_first_and_paginated(stack: Stack) -> None:
     status, _, _ = stack.http(INBOX, sub="user-mallory", query={"cursor": first["next_cursor"]})
     assert status == 400
     assert json.dumps(stack.inbox("user-mallory")) == "[]"
+
+
+def test_a_late_first_person_report_reopens_a_case_closed_for_want_of_one(stack: Stack) -> None:
+    stack.post_context()
+    bystander = stack.report(sub="user-dave", relationship="other")
+    stack.run_pipeline()
+    with time_machine.travel(datetime.now(UTC) + timedelta(days=15), tick=False):
+        stack.scheduled_review()
+        stack.run_pipeline()
+        assert stack.report_view(bystander["report_id"], sub="user-dave")["status"] == "closed"
+        late = stack.report(sub="user-alice")  # the person depicted, after the wait
+        stack.run_pipeline()
+        assert stack.report_view(late["report_id"])["status"] == "action_taken"
+    assert sorted(e["detail-type"] for e in stack.enforcement_events()) == ["account.lock", "content.hide"]

@@ -260,6 +260,12 @@ class EvaluationService:
             return self._reevaluate(None, trigger=report, reason="first_report")
         if case.state in PENDING_STATES and is_key_report(report.facts(), case.key_reports):
             return self._reevaluate(case, trigger=report, reason="new_report")
+        if (
+            case.state == CaseState.CLOSED
+            and case.closed_reason == "insufficient_report"
+            and _first_person_attested(report.facts())
+        ):
+            return self._reevaluate(case, trigger=report, reason="first_person_after_closure")
         # the case already knows everything this report could tell it: fold it without writing the case
         now = self.clock()
         self.repository.mark_report_evaluated(report.report_id, now)
