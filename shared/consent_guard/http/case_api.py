@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
+from consent_guard.auth import Group
 from consent_guard.config import case_api_settings
 from consent_guard.http.common import current_principal, error_responses, json_response, new_resolver
 from consent_guard.messaging import EnforcementPublisher, QueuePublisher
@@ -132,16 +133,24 @@ def mark_dedicated(account_id: AccountId, mark: DedicatedExposureRequest) -> Res
 
 @app.get(
     "/me/notifications",
-    summary="Your notifications, newest first",
+    summary="Your notifications (or your group's shared inbox), newest first",
     responses={**_ok(NotificationPage, "A page"), **error_responses(400, 422, 503)},
     tags=["notifications"],
 )
 def my_notifications(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    inbox: Annotated[
+        Literal["personal", "moderators", "appeals", "admins"],
+        Query(description="`personal`, or the shared inbox of a group you belong to (e.g. SLA breaches)"),
+    ] = "personal",
 ) -> Response[str]:
     principal = current_principal(app)
-    items, next_cursor = repository().inbox(principal.subject, limit, cursor)
+    recipient = principal.subject
+    if inbox != "personal":
+        principal.require_group(Group(inbox))
+        recipient = f"group:{inbox}"
+    items, next_cursor = repository().inbox(recipient, limit, cursor)
     page = NotificationPage(
         items=[
             NotificationView(
