@@ -5,6 +5,7 @@ export AWS_DEFAULT_REGION ?= eu-west-1
 
 VENV := .venv
 TOOLS := .venv-tools
+CHECKOV := .venv-checkov
 PY := $(VENV)/bin/python
 # Python 3.13 is what Lambda runs; find it on PATH or through pyenv, or say clearly that it is missing.
 PYTHON313 ?= $(shell for c in python3.13 $$HOME/.pyenv/versions/3.13*/bin/python3.13 /usr/local/bin/python3.13 /usr/bin/python3.13; do \
@@ -12,7 +13,7 @@ PYTHON313 ?= $(shell for c in python3.13 $$HOME/.pyenv/versions/3.13*/bin/python
 	&& { PYENV_VERSION=$$(ls $$HOME/.pyenv/versions 2>/dev/null | grep '^3\.13' | tail -1) $$c -c 'import sys; print(sys.executable)'; break; }; done)
 PORT ?= 3000
 
-.PHONY: help venv tools lint typecheck validate build test test-unit test-handlers test-e2e run demo token redrive clean lock
+.PHONY: help venv tools lint typecheck validate build test test-unit test-handlers test-e2e scorecard run demo token redrive clean lock
 
 help: ## this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -27,6 +28,12 @@ $(TOOLS)/.installed: requirements-tools.txt constraints-tools.txt
 	@if [ -z "$(PYTHON313)" ]; then echo "ERROR: Python 3.13 not found (needed by sam build for python3.13)" >&2; exit 1; fi
 	@test -x $(TOOLS)/bin/python || $(PYTHON313) -m venv $(TOOLS)
 	$(TOOLS)/bin/python -m pip install -q --disable-pip-version-check -r requirements-tools.txt -c constraints-tools.txt
+	@touch $@
+
+$(CHECKOV)/.installed: requirements-checkov.txt
+	@if [ -z "$(PYTHON313)" ]; then echo "ERROR: Python 3.13 not found (needed for the checkov venv)" >&2; exit 1; fi
+	@test -x $(CHECKOV)/bin/python || $(PYTHON313) -m venv $(CHECKOV)
+	$(CHECKOV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-checkov.txt
 	@touch $@
 
 venv: $(VENV)/.installed ## create the app venv (Python 3.13, pinned)
@@ -57,6 +64,13 @@ test-e2e: venv ## end-to-end over real HTTP against the local stack
 test: lint validate build ## everything CI runs: lint, template checks, sam build, all tests
 	$(VENV)/bin/pytest -q -n 2 --dist loadfile tests
 
+scorecard: venv tools $(CHECKOV)/.installed ## issue 7's security & reliability checks: one line each + TOTAL, scorecard.json
+	PYTHONPATH=shared $(PY) -m tests.scorecard $(SCORECARD_ARGS)
+
+.PHONY: bench
+bench: venv build ## benchmarks (not tests): cold start, AWS calls, overhead, storm, re-review, policy, memory, cost
+	PYTHONPATH=shared $(PY) -m bench $(BENCH_ARGS)
+
 run: venv ## the whole system locally: moto + HTTP API on http://127.0.0.1:$(PORT)
 	PYTHONPATH=shared $(PY) -m tests.local_stack --port $(PORT)
 
@@ -73,4 +87,4 @@ lock: ## re-resolve the pinned constraint files
 	rm -rf /tmp/cg-lock && $(PYTHON313) -m venv /tmp/cg-lock && /tmp/cg-lock/bin/pip install -q -r requirements-dev.txt && /tmp/cg-lock/bin/pip freeze > constraints-dev.txt
 
 clean: ## remove venvs and build output
-	rm -rf $(VENV) $(TOOLS) .aws-sam .local
+	rm -rf $(VENV) $(TOOLS) $(CHECKOV) .aws-sam .local scorecard.json

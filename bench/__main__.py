@@ -1,0 +1,556 @@
+"""`make bench`: measure, print a table, write bench/results.json. See docs/benchmarks.md.
+
+A benchmark, not a test: a missed goal does not fail it (the closing note says which goals are missed, by how
+much and why). It exits 1 only when a metric could not be measured at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+import traceback
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TextIO
+
+from bench import coldstart, cost, motofast, policy_bench, scenarios
+from bench.awscalls import Recorder
+from bench.driver import FUNCTIONS
+from bench.report import Metric, closing_note, ratio, table, write_results
+
+RESULTS = Path(__file__).with_name("results.json")
+
+GOALS = {
+    "cold_start": 1.5,
+    "intake_calls": 2,
+    "pipeline_calls": 10,
+    "overhead_p50_ms": 2.0,
+    "overhead_p99_ms": 5.0,
+    "storm_latency_ratio": 1.2,
+    "rereview_ratio": 1.2,
+    "decisions_per_s": 20_000,
+    "memory_share": 0.5,  # peak RSS at most half the function's MemorySize: headroom for bigger batches and payloads
+    "cost_usd": 5.0,
+}
+
+SIZES = {
+    "rounds": 10,
+    "memory_requests": 100,
+    "no_bytecode_runs": 2,
+    "overhead_requests": 1000,
+    "storm_reports": 2000,
+    "rereview_small": 1000,
+    "rereview_large": 10000,
+    "rereview_due": 100,
+    "rereview_repeats": 3,
+}
+QUICK = {
+    "rounds": 3,
+    "memory_requests": 20,
+    "no_bytecode_runs": 1,
+    "overhead_requests": 200,
+    "storm_reports": 300,
+    "rereview_small": 300,
+    "rereview_large": 3000,
+    "rereview_due": 30,
+    "rereview_repeats": 1,
+}
+
+
+def _short(function: str) -> str:
+    return FUNCTIONS[function]
+
+
+@contextmanager
+def functions_log_to_file() -> Iterator[None]:
+    """The functions log JSON to stdout; while they run in this process, stdout is a file (whose growth is the
+    log volume the cost model uses). The bench's own output goes to the terminal through a saved descriptor."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    with tempfile.TemporaryFile(prefix="cg-bench-logs-") as f:
+        os.dup2(f.fileno(), 1)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+class Bench:
+    def __init__(self, sizes: dict[str, int], out: TextIO) -> None:
+        self.sizes = sizes
+        self.out = out
+        self.results: dict[str, Any] = {}
+        self.errors: dict[str, str] = {}
+        self.timings: dict[str, float] = {}
+        self.recorder = Recorder()
+
+    def say(self, message: str) -> None:
+        self.out.write(message + "\n")
+
+    def phase(self, name: str, title: str, run: Callable[[], Any]) -> None:
+        """Run one benchmark; a failure is recorded (its metrics are reported as not measured), not fatal."""
+        self.say(title)
+        started = time.perf_counter()
+        try:
+            self.results[name] = run()
+        except Exception as exc:  # any failure of a phase is reported; the other phases still run
+            self.errors[name] = f"{type(exc).__name__}: {exc}"
+            self.say(f"  FAILED: {self.errors[name]}")
+            self.say("  " + traceback.format_exc().strip().splitlines()[-3].strip())
+        self.timings[name] = round(time.perf_counter() - started, 1)
+
+    def run(self) -> None:
+        s, log = self.sizes, self.say
+        self.recorder.install()  # before any boto3 session exists, so every client reports to it
+        motofast.install()
+        self.phase(
+            "cold",
+            f"cold start and memory: {s['rounds']} rounds of fresh processes from .aws-sam/build + a memory run",
+            lambda: coldstart.measure(s["rounds"], s["memory_requests"], s["no_bytecode_runs"], log=log),
+        )
+        self.phase("pipeline", "AWS calls and capacity of a report through the pipeline", self._pipeline)
+        self.phase(
+            "overhead",
+            f"handler overhead: {s['overhead_requests']} warm POST /reports, with the bare-SDK baseline",
+            lambda: scenarios.handler_overhead(self.recorder, s["overhead_requests"]),
+        )
+        self.phase(
+            "storm",
+            f"report storm: {s['storm_reports']} reports on one post, then on as many posts",
+            lambda: scenarios.storm(self.recorder, s["storm_reports"], log=log),
+        )
+        self.phase(
+            "rereview",
+            f"re-review: {s['rereview_due']} due among {s['rereview_small']} vs {s['rereview_large']} pending, "
+            f"{s['rereview_repeats']}x each",
+            self._rereview,
+        )
+        self.phase("policy", "policy engine: CaseFacts of a varied set of cases, replayed on one core", self._policy)
+
+    def _pipeline(self) -> tuple[scenarios.PipelineRun, scenarios.PipelineRun]:
+        return scenarios.one_report(self.recorder)
+
+    def _rereview(self) -> tuple[list[scenarios.ReviewRun], list[scenarios.ReviewRun]]:
+        small: list[scenarios.ReviewRun] = []
+        large: list[scenarios.ReviewRun] = []
+        for _ in range(self.sizes["rereview_repeats"]):
+            small.append(scenarios.rereview(self.recorder, self.sizes["rereview_small"], self.sizes["rereview_due"]))
+            large.append(scenarios.rereview(self.recorder, self.sizes["rereview_large"], self.sizes["rereview_due"]))
+        return small, large
+
+    def _policy(self) -> tuple[policy_bench.PolicyRate, list[str]]:
+        facts, failures = scenarios.policy_workload(self.recorder)
+        return policy_bench.decisions_per_second(facts), failures
+
+
+# ---------------------------------------------------------------- metrics
+
+
+def not_measured(names: list[str], error: str) -> list[Metric]:
+    return [Metric(n, float("nan"), "", None, None, "not measured", False, why=error) for n in names]
+
+
+def cold_metrics(cold: coldstart.ColdStartResult) -> list[Metric]:
+    metrics = []
+    base = cold.median("baseline")
+    for fn in FUNCTIONS:
+        value, imported = cold.median(fn), cold.median(fn, "import_ms")
+        r = value / base
+        metrics.append(
+            Metric(
+                f"cold_start_ratio.{_short(fn)}",
+                value,
+                "ms",
+                base,
+                r,
+                f"ratio <= {GOALS['cold_start']}",
+                r <= GOALS["cold_start"],
+                why=f"{r / GOALS['cold_start']:.2f}x the goal: import {imported:.0f} ms + first request "
+                f"{value - imported:.0f} ms (own time) vs {base:.0f} ms for boto3 + a DynamoDB client",
+            )
+        )
+    return metrics
+
+
+def memory_metrics(cold: coldstart.ColdStartResult) -> list[Metric]:
+    base = cold.memory_run["baseline"].max_rss_mb
+    metrics = []
+    for fn in FUNCTIONS:
+        peak = max(s.max_rss_mb for s in cold.samples[fn])
+        limit = cold.memory_mb[fn] * GOALS["memory_share"]
+        metrics.append(
+            Metric(
+                f"memory_mb.{_short(fn)}",
+                peak,
+                "MB",
+                base,
+                peak / base,
+                f"<= {limit:.0f} MB (half of MemorySize {cold.memory_mb[fn]})",
+                peak <= limit,
+                why=f"{peak - limit:.0f} MB over",
+            )
+        )
+    return metrics
+
+
+def _calls_text(run: scenarios.PipelineRun, function: str) -> str:
+    usage = run.usage.get(function)
+    return ", ".join(f"{n} {op}" for op, n in usage.calls.most_common()) if usage else "no calls"
+
+
+def call_metrics(run: scenarios.PipelineRun) -> list[Metric]:
+    intake, total = run.calls(scenarios.INTAKE), run.calls()
+    per_function = "; ".join(f"{_short(f)} {run.calls(f)}" for f in run.usage)
+    return [
+        Metric(
+            "aws_calls.intake",
+            intake,
+            "calls",
+            None,
+            None,
+            f"<= {GOALS['intake_calls']}",
+            intake <= GOALS["intake_calls"],
+            why=_calls_text(run, scenarios.INTAKE),
+        ),
+        Metric(
+            "aws_calls.pipeline",
+            total,
+            "calls",
+            None,
+            None,
+            f"<= {GOALS['pipeline_calls']}",
+            total <= GOALS["pipeline_calls"],
+            why=f"{total / GOALS['pipeline_calls']:.1f}x the goal ({per_function}); see the breakdown above",
+        ),
+    ]
+
+
+def overhead_metrics(overhead: scenarios.Overhead) -> list[Metric]:
+    metrics = []
+    for name, q in (("p50", 50), ("p99", 99)):
+        value = scenarios.percentile(overhead.overhead_ms, q)
+        base = scenarios.percentile(overhead.bare_overhead_ms, q)
+        goal = GOALS[f"overhead_{name}_ms"]
+        metrics.append(
+            Metric(
+                f"handler_overhead_ms.{name}",
+                value,
+                "ms",
+                base,
+                ratio(value, base),
+                f"<= {goal:g} ms",
+                value <= goal,
+                why=f"{value - goal:.2f} ms over",
+            )
+        )
+    return metrics
+
+
+def storm_metrics(storm: scenarios.Storm) -> list[Metric]:
+    changes = max(1, storm.case_version or 0)
+    s50, d50 = statistics.median(storm.storm_latency_ms), statistics.median(storm.spread_latency_ms)
+    return [
+        Metric(
+            "storm.case_item_writes",
+            storm.case_item_writes,
+            "writes",
+            storm.reports,
+            storm.case_item_writes / storm.reports,
+            f"<= case versions ({changes}), never per report",
+            0 < storm.case_item_writes <= changes,
+            why="no write to the case item was seen: has the key layout changed?"
+            if storm.case_item_writes == 0
+            else f"{storm.case_item_writes} writes for {changes} state changes",
+        ),
+        Metric(
+            "storm.latency_ratio",
+            s50,
+            "ms",
+            d50,
+            s50 / d50,
+            f"ratio <= {GOALS['storm_latency_ratio']}",
+            s50 / d50 <= GOALS["storm_latency_ratio"],
+            why=f"intake median {s50:.2f} ms in the storm vs {d50:.2f} ms spread over posts",
+        ),
+    ]
+
+
+def rereview_metrics(runs: tuple[list[scenarios.ReviewRun], list[scenarios.ReviewRun]]) -> list[Metric]:
+    small, large = runs
+    t_small = statistics.median(r.handler_cpu_ms for r in small)
+    t_large = statistics.median(r.handler_cpu_ms for r in large)
+    read_small = statistics.median(r.items_read for r in small)
+    read_large = statistics.median(r.items_read for r in large)
+    time_ratio, read_ratio = t_large / t_small, read_large / max(1, read_small)
+    goal = GOALS["rereview_ratio"]
+    return [
+        Metric(
+            "rereview.scaling_ratio",
+            t_large,
+            "ms",
+            t_small,
+            time_ratio,
+            f"ratio <= {goal} (own time; items read {read_small:g} -> {read_large:g})",
+            time_ratio <= goal and read_ratio <= goal and all(r.acted == r.due for r in small + large),
+            why=f"items read {read_small:g} -> {read_large:g} ({read_ratio:.2f}x), own time "
+            f"{t_small:.1f} -> {t_large:.1f} ms ({time_ratio:.2f}x), acted on {[r.acted for r in small + large]}",
+        )
+    ]
+
+
+def policy_metrics(policy: tuple[policy_bench.PolicyRate, list[str]]) -> list[Metric]:
+    rate, _ = policy
+    return [
+        Metric(
+            "policy.decisions_per_s",
+            rate.decisions_per_s,
+            "decisions/s",
+            None,
+            None,
+            f">= {GOALS['decisions_per_s']:,}",
+            rate.decisions_per_s >= GOALS["decisions_per_s"],
+            why=f"{GOALS['decisions_per_s'] / rate.decisions_per_s:.2f}x too slow",
+        )
+    ]
+
+
+def cost_metrics(priced: cost.CostModel) -> list[Metric]:
+    top = sorted((line for line in priced.lines if line.in_goal), key=lambda line: -line.usd_per_million)[:3]
+    return [
+        Metric(
+            "cost_usd_per_million_reports",
+            priced.total,
+            "USD",
+            priced.floor,
+            ratio(priced.total, priced.floor),
+            f"<= ${GOALS['cost_usd']:g} excl. email",
+            priced.total <= GOALS["cost_usd"],
+            why=f"{priced.total / GOALS['cost_usd']:.1f}x the goal; the guarantees' floor alone is "
+            f"${priced.floor:.2f}; largest: "
+            + ", ".join(f"{line.service} {line.item} ${line.usd_per_million:.2f}" for line in top),
+        )
+    ]
+
+
+def all_metrics(bench: Bench) -> tuple[list[Metric], dict[str, Any]]:
+    r, e = bench.results, bench.errors
+    metrics: list[Metric] = []
+    cold_names = [f"cold_start_ratio.{_short(f)}" for f in FUNCTIONS]
+    memory_names = [f"memory_mb.{_short(f)}" for f in FUNCTIONS]
+    priced = priced_further = None
+    if "cold" in r:
+        metrics += cold_metrics(r["cold"])
+    else:
+        metrics += not_measured(cold_names, e["cold"])
+    if "pipeline" in r:
+        run, further = r["pipeline"]
+        metrics += call_metrics(run)
+        memory = r["cold"].memory_mb if "cold" in r else coldstart.memory_sizes()
+        cold_ms = {fn: r["cold"].median(fn) for fn in FUNCTIONS} if "cold" in r else None
+        priced = cost.model(run, memory, cold_ms)
+        priced_further = cost.model(further, memory, cold_ms)
+    else:
+        metrics += not_measured(["aws_calls.intake", "aws_calls.pipeline"], e["pipeline"])
+    sections: list[tuple[str, list[str], Callable[[Any], list[Metric]]]] = [
+        ("overhead", ["handler_overhead_ms.p50", "handler_overhead_ms.p99"], overhead_metrics),
+        ("storm", ["storm.case_item_writes", "storm.latency_ratio"], storm_metrics),
+        ("rereview", ["rereview.scaling_ratio"], rereview_metrics),
+        ("policy", ["policy.decisions_per_s"], policy_metrics),
+    ]
+    for name, names, build in sections:
+        metrics += build(r[name]) if name in r else not_measured(names, e[name])
+    metrics += memory_metrics(r["cold"]) if "cold" in r else not_measured(memory_names, e["cold"])
+    if priced is not None:
+        metrics += cost_metrics(priced)
+    else:
+        metrics += not_measured(["cost_usd_per_million_reports"], e["pipeline"])
+    return metrics, {"priced": priced, "priced_further": priced_further}
+
+
+# ---------------------------------------------------------------- details and breakdowns
+
+
+def _dist(values: list[float]) -> dict[str, float]:
+    return {
+        "p50": round(statistics.median(values), 3),
+        "p99": round(scenarios.percentile(values, 99), 3),
+        "min": round(min(values), 3),
+        "max": round(max(values), 3),
+        "n": len(values),
+    }
+
+
+def _lines(lines: list[cost.Line]) -> list[dict[str, Any]]:
+    return [
+        {
+            "service": line.service,
+            "item": line.item,
+            "per_report": line.shown,
+            "usd_per_million": round(line.usd_per_million, 4),
+            "in_goal": line.in_goal,
+        }
+        for line in lines
+    ]
+
+
+def details(bench: Bench, priced: cost.CostModel | None, priced_further: cost.CostModel | None) -> dict[str, Any]:
+    r = bench.results
+    out: dict[str, Any] = {
+        "sizes": bench.sizes,
+        "errors": bench.errors,
+        "phase_seconds": bench.timings,
+        "goals": GOALS,
+    }
+    if "cold" in r:
+        cold: coldstart.ColdStartResult = r["cold"]
+        out["cold_start"] = {
+            "method": "one fresh `python -I -S -B` per sample; sys.path = the built function, the layer, the "
+            "stdlib; cold = import of app + first invocation, minus the time inside AWS calls (moto server)",
+            "baseline_ms": _dist([s.cold_ms for s in cold.samples["baseline"]]),
+            "functions": {
+                _short(fn): {
+                    "cold_ms": _dist([s.cold_ms for s in cold.samples[fn]]),
+                    "import_ms": _dist([s.import_ms for s in cold.samples[fn]]),
+                    "import_without_shipped_bytecode_ms": round(cold.no_bytecode_ms[fn], 1)
+                    if fn in cold.no_bytecode_ms
+                    else None,
+                    "modules_compiled_from_source": max(s.compiled_from_source for s in cold.samples[fn]),
+                    "first_invocation_outcomes": sorted({o for s in cold.samples[fn] for o in s.outcomes}),
+                    "memory_size_mb": cold.memory_mb[fn],
+                    "peak_rss_mb": round(max(s.max_rss_mb for s in cold.samples[fn]), 1),
+                }
+                for fn in FUNCTIONS
+            },
+            "layer_substitutions": cold.substitutions,
+            "warnings": cold.warnings,
+        }
+    if "pipeline" in r:
+        run, further = r["pipeline"]
+        out["aws_calls"] = {
+            "first_report": {_short(f): dict(u.calls) for f, u in run.usage.items()},
+            "further_report": {_short(f): dict(u.calls) for f, u in further.usage.items()},
+        }
+    if priced is not None and priced_further is not None:
+        out["cost"] = {
+            "region": cost.REGION,
+            "prices_as_of": cost.PRICE_DATE,
+            "usd_per_million_reports": round(priced.total, 4),
+            "floor_usd_per_million_reports": round(priced.floor, 4),
+            "further_report_usd_per_million": round(priced_further.total, 4),
+            "lines": _lines(priced.lines),
+            "floor": _lines(priced.floor_lines),
+            "further_report_lines": _lines(priced_further.lines),
+            "per_function": priced.per_function,
+            "prices": {k: vars(v) for k, v in cost.PRICES.items()},
+            "assumptions": cost.ASSUMPTIONS,
+        }
+    if "overhead" in r:
+        o: scenarios.Overhead = r["overhead"]
+        out["handler"] = {
+            "own_cpu_ms": _dist(o.overhead_ms),
+            "bare_sdk_own_cpu_ms": _dist(o.bare_overhead_ms),
+            "own_wall_ms": _dist(o.wall_overhead_ms),
+            "bare_sdk_own_wall_ms": _dist(o.bare_wall_overhead_ms),
+            "latency_wall_ms": _dist(o.latency_ms),
+            "aws_calls_per_request": o.aws_calls_per_request,
+        }
+    if "storm" in r:
+        st: scenarios.Storm = r["storm"]
+        out["storm"] = {
+            "reports": st.reports,
+            "case_item_writes": st.case_item_writes,
+            "case_partition_writes": st.case_partition_writes,
+            "case_version": st.case_version,
+            "storm_cpu_ms": _dist(st.storm_latency_ms),
+            "spread_cpu_ms": _dist(st.spread_latency_ms),
+            "storm_own_cpu_ms": _dist(st.storm_overhead_ms),
+            "spread_own_cpu_ms": _dist(st.spread_overhead_ms),
+            "storm_wall_ms": _dist(st.storm_wall_ms),
+            "spread_wall_ms": _dist(st.spread_wall_ms),
+        }
+    if "rereview" in r:
+        small, large = r["rereview"]
+        out["rereview"] = {"small": [vars(x) for x in small], "large": [vars(x) for x in large]}
+    if "policy" in r:
+        rate, failures = r["policy"]
+        out["policy"] = {"distinct_facts": rate.distinct_facts, "outcomes": rate.outcomes, "failures": failures}
+    return out
+
+
+def breakdowns(bench: Bench, priced: cost.CostModel | None, priced_further: cost.CostModel | None) -> None:
+    out, r = bench.out, bench.results
+    if "pipeline" in r:
+        run, further = r["pipeline"]
+        for title, pr in (
+            ("AWS calls for one report (the first of a post: removal, enforcement, 3 notifications, 1 email)", run),
+            ("AWS calls for a further report of the decided post (folded into the case)", further),
+        ):
+            out.write(f"{title}:\n")
+            for function, usage in pr.usage.items():
+                calls = ", ".join(f"{n} {op}" for op, n in usage.calls.most_common())
+                out.write(f"  {_short(function):<18} {sum(usage.calls.values()):>3}  {calls}\n")
+            out.write(f"  {'total':<18} {pr.calls():>3}\n\n")
+    if priced is None or priced_further is None:
+        return
+    out.write(f"Cost per million reports, {cost.REGION} list prices as of {cost.PRICE_DATE} (a model, not a bill):\n")
+    width = max(len(f"{line.service}: {line.item}") for line in priced.lines + priced.floor_lines) + 2
+    for line in priced.lines:
+        label = f"{line.service}: {line.item}"
+        mark = "" if line.in_goal else "  outside the goal"
+        out.write(f"  {label:<{width}} {line.shown:>16}/report  ${line.usd_per_million:>7.2f}{mark}\n")
+    out.write(f"  {'total (goal scope: everything but email and logs)':<{width + 24}}${priced.total:>7.2f}\n")
+    out.write("  floor - what the guarantees alone cost, everything else removed:\n")
+    for line in priced.floor_lines:
+        label = f"{line.service}: {line.item}"
+        out.write(f"    {label:<{width - 2}} {line.shown:>16}/report  ${line.usd_per_million:>7.2f}\n")
+    out.write(f"  {'floor total':<{width + 24}}${priced.floor:>7.2f}\n")
+    folded = "a further report of a decided post (folded), for comparison"
+    out.write(f"  {folded:<{width + 24}}${priced_further.total:>7.2f}\n")
+    if "cold" in r:
+        sizes = sorted({str(mb) for mb in r["cold"].memory_mb.values()})
+        out.write(f"  MemorySize (template.yaml): {'/'.join(sizes)} MB; Lambda CPU share = MemorySize / 1,769 MB\n")
+
+
+# ---------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, to try the bench out (not a result)")
+    parser.add_argument("--out", type=Path, default=RESULTS, help=f"default: {RESULTS}")
+    args = parser.parse_args(argv)
+    out: TextIO = os.fdopen(os.dup(1), "w", buffering=1)
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    bench = Bench(SIZES | (QUICK if args.quick else {}), out)
+    started = time.perf_counter()
+    with functions_log_to_file():
+        bench.run()
+    metrics, priced = all_metrics(bench)
+    extra = details(bench, priced["priced"], priced["priced_further"])
+    extra["quick"] = args.quick
+    extra["elapsed_s"] = round(time.perf_counter() - started, 1)
+    document = write_results(args.out, metrics, extra)
+
+    bench.say("")
+    title = f"consent-guard benchmarks, {document['date']}, {document['machine']}"
+    bench.say(title + (" - QUICK RUN, NOT A RESULT" if args.quick else ""))
+    bench.say("")
+    table(metrics, out)
+    bench.say("")
+    breakdowns(bench, priced["priced"], priced["priced_further"])
+    closing_note(metrics, out)
+    bench.say(f"\nwritten: {args.out} (in {extra['elapsed_s']:.0f} s)")
+    out.flush()
+    return 1 if bench.errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

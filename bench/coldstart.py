@@ -1,0 +1,426 @@
+"""Cold start and memory per function, from the built artifact, in fresh processes.
+
+Each round starts one fresh interpreter per function (and one for the baseline) with bench/coldstart_child.py,
+laid out like Lambda: sys.path = [.aws-sam/build/<Function>, .aws-sam/build/PolicyLayer/python, stdlib], no
+site-packages, no bytecode writes. The children talk to a moto server in this process (AWS_ENDPOINT_URL), so a
+report really flows: the intake child's report is the evaluation child's message, whose notifications are the
+notification child's. Rounds interleave the baseline with the functions so machine noise hits both alike.
+
+The build targets arm64 (Lambda's Graviton). On another architecture the layer's compiled extensions
+(pydantic-core, markupsafe) cannot load, so the bench runs from an overlay of the layer: everything is the built
+artifact (symlinked, bytecode included) except those extension modules, which come from this venv's wheels of
+the same versions. The substitutions are listed in the results.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib.machinery import EXTENSION_SUFFIXES
+from pathlib import Path
+from typing import Any
+
+from bench.driver import (
+    FUNCTIONS,
+    REGION,
+    ROOT,
+    clear_product_caches,
+    fake_credentials,
+    http_event,
+    load_event,
+    post_context_body,
+    report_body,
+    sqs_event,
+    sqs_template,
+)
+
+BUILD = ROOT / ".aws-sam" / "build"
+LAYER = "PolicyLayer"
+CHILD = Path(__file__).with_name("coldstart_child.py")
+
+
+@dataclass
+class Sample:
+    import_ms: float
+    cold_ms: float  # import + first invocation, minus the time inside AWS calls
+    max_rss_mb: float
+    compiled_from_source: int
+    outside_build: list[str]
+    outcomes: list[str]
+
+
+@dataclass
+class ColdStartResult:
+    rounds: int
+    memory_mb: dict[str, int]
+    samples: dict[str, list[Sample]] = field(default_factory=dict)  # "baseline" and each function
+    memory_run: dict[str, Sample] = field(default_factory=dict)
+    no_bytecode_ms: dict[str, float] = field(default_factory=dict)
+    substitutions: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def median(self, name: str, attribute: str = "cold_ms") -> float:
+        return float(statistics.median(getattr(s, attribute) for s in self.samples[name]))
+
+
+def memory_sizes() -> dict[str, int]:
+    from tests.support.template import load_template
+
+    template = load_template()
+    default = int(template["Globals"]["Function"].get("MemorySize", 128))
+    return {fn: int(template["Resources"][fn]["Properties"].get("MemorySize", default)) for fn in FUNCTIONS}
+
+
+# ---------------------------------------------------------------- the artifact
+
+
+def check_build() -> None:
+    missing = [p for p in [*(BUILD / fn for fn in FUNCTIONS), BUILD / LAYER / "python"] if not p.is_dir()]
+    if missing:
+        raise SystemExit(f"no build output at {missing[0]}: run `make build` first (`make bench` does)")
+
+
+@contextmanager
+def host_layer(result: ColdStartResult) -> Iterator[Path]:
+    """The layer's python/ directory as this machine can load it (see the module docstring)."""
+    layer = BUILD / LAYER / "python"
+    if platform.machine() in ("aarch64", "arm64"):
+        yield layer
+        return
+    site = Path(next(p for p in sys.path if p.endswith("site-packages")))
+    host_suffix = EXTENSION_SUFFIXES[0]
+    foreign = sorted(p for p in layer.rglob("*.so") if not p.name.endswith(host_suffix))
+    packages = {p.relative_to(layer).parts[0] for p in foreign}
+    with tempfile.TemporaryDirectory(prefix="cg-bench-layer-") as tmp:
+        overlay = Path(tmp) / "python"
+        overlay.mkdir()
+        for entry in layer.iterdir():
+            if entry.name in packages:
+                shutil.copytree(entry, overlay / entry.name, symlinks=True)
+            else:
+                (overlay / entry.name).symlink_to(entry)
+        for so in foreign:
+            relative = so.relative_to(layer)
+            stem = so.name.split(".", 1)[0]
+            host = site / relative.parent / f"{stem}{host_suffix}"
+            if not host.exists():
+                raise SystemExit(f"no {host_suffix} build of {relative} in {site}: cannot emulate the layer here")
+            (overlay / relative).unlink()
+            shutil.copy2(host, overlay / relative.parent / host.name)
+            result.substitutions.append(f"{relative} -> this venv's {host.name}")
+        for package in packages:
+            layer_dists = {d.name for d in layer.glob("*.dist-info")}
+            site_dists = {d.name for d in site.glob("*.dist-info")}
+            for dist in (d for d in layer_dists if d.split("-")[0].lower() == package.lower().replace("-", "_")):
+                if dist not in site_dists:
+                    result.warnings.append(f"{dist} of the layer is not the venv's version")
+        yield overlay
+
+
+@contextmanager
+def without_bytecode(function_dir: Path, layer_dir: Path) -> Iterator[tuple[Path, Path]]:
+    """Copies of the artifact without __pycache__: what Lambda would run from a plain `sam build`."""
+    with tempfile.TemporaryDirectory(prefix="cg-bench-nopyc-") as tmp:
+        ignore = shutil.ignore_patterns("__pycache__")
+        fn = Path(tmp) / "function"
+        layer = Path(tmp) / "layer"
+        shutil.copytree(function_dir, fn, ignore=ignore)
+        shutil.copytree(layer_dir, layer, ignore=ignore, symlinks=False)
+        yield fn, layer
+
+
+# ---------------------------------------------------------------- the moto server and the flowing report
+
+
+class Pipeline:
+    """A moto server with the template's resources, and the report flow between the children."""
+
+    def __init__(self) -> None:
+        import boto3
+        from moto.server import ThreadedMotoServer
+
+        from bench import motofast
+        from tests.support.template import create_resources
+
+        motofast.install()
+        import logging
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self.server.start()
+        host, port = self.server.get_host_and_port()
+        self.endpoint = f"http://{host}:{port}"
+        fake_credentials()
+        os.environ["AWS_ENDPOINT_URL"] = self.endpoint
+        self.session = boto3.Session(region_name=REGION)
+        self.resources = create_resources(self.session)
+        self.sqs = self.session.client("sqs")
+        self.templates = {q: sqs_template(q) for q in ("EvaluationQueue", "NotificationQueue")}
+
+    def stop(self) -> None:
+        os.environ.pop("AWS_ENDPOINT_URL", None)
+        self.server.stop()
+
+    def seed(self, post_ids: list[str], accounts: dict[str, dict[str, Any]]) -> None:
+        """Platform context through the intake handler (in this process, against the server)."""
+        import importlib
+
+        saved = dict(os.environ)
+        os.environ.update(self.resources.environment())
+        clear_product_caches()
+        try:
+            intake = importlib.import_module("functions.report_intake.app")
+            context = _Context("ReportIntakeFunction")
+            for post_id in post_ids:
+                event = http_event(
+                    "report_intake/put_post_context.json",
+                    path_params={"post_id": post_id},
+                    body=post_context_body("user-bob", post_id),
+                    platform=True,
+                )
+                _expect(intake.lambda_handler(event, context), 200)
+            for account_id, fields in accounts.items():
+                event = http_event(
+                    "report_intake/put_account_context.json",
+                    path_params={"account_id": account_id},
+                    body=fields,
+                    platform=True,
+                )
+                _expect(intake.lambda_handler(event, context), 200)
+        finally:
+            clear_product_caches()
+            os.environ.clear()
+            os.environ.update(saved)
+
+    def take(self, queue: str) -> list[dict[str, Any]]:
+        """Every message waiting in a queue (received and deleted: the child that gets them acts as the consumer)."""
+        url = self.resources.queues[queue]
+        taken: list[dict[str, Any]] = []
+        while True:
+            messages = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=600).get(
+                "Messages", []
+            )
+            if not messages:
+                return taken
+            self.sqs.delete_message_batch(
+                QueueUrl=url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+            )
+            taken.extend(dict(m) for m in messages)
+
+    def batches(self, queue: str, messages: list[dict[str, Any]], first: int = 1) -> list[dict[str, Any]]:
+        """SQS events: the first with `first` messages (the cold invocation), then batches of 10."""
+        arn = self.resources.queue_arns[queue]
+        events = [sqs_event(self.templates[queue], arn, messages[:first])] if messages else []
+        rest = messages[first:]
+        events += [sqs_event(self.templates[queue], arn, rest[i : i + 10]) for i in range(0, len(rest), 10)]
+        return events
+
+    def child_environment(self, function: str, memory_mb: int, task_root: Path) -> dict[str, str]:
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LANG": "en_US.UTF-8",
+            "TZ": ":UTC",
+            "HOME": tempfile.gettempdir(),
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_CONFIG_FILE": "/nonexistent/aws-config",
+            "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/aws-credentials",
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+            "AWS_LAMBDA_FUNCTION_NAME": function,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory_mb),
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "LAMBDA_TASK_ROOT": str(task_root),
+        }
+        env.update(self.resources.environment())
+        return env
+
+
+class _Context:
+    memory_limit_in_mb = 256
+    aws_request_id = "seed"
+    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:seed"
+    function_version = "$LATEST"
+
+    def __init__(self, name: str) -> None:
+        self.function_name = name
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 300_000
+
+
+def _expect(response: dict[str, Any], status: int) -> None:
+    if response.get("statusCode") != status:
+        raise RuntimeError(f"seeding answered {response.get('statusCode')}: {response.get('body')}")
+
+
+# ---------------------------------------------------------------- one child
+
+
+def run_child(
+    mode: str,
+    path: list[Path],
+    env: dict[str, str],
+    events: list[dict[str, Any]] | None = None,
+    function: str = "baseline",
+    memory_mb: int = 256,
+) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="cg-bench-child-") as tmp:
+        spec = Path(tmp) / "spec"
+        out = Path(tmp) / "out.json"
+        event_file = Path(tmp) / "events.json"
+        event_file.write_text(json.dumps(events or []))
+        spec.write_text(
+            "\n".join(
+                [
+                    f"mode={mode}",
+                    "path=" + "\x1f".join(str(p) for p in path),
+                    f"events={event_file}",
+                    f"out={out}",
+                    f"function={function}",
+                    f"memory_mb={memory_mb}",
+                ]
+            )
+            + "\n"
+        )
+        proc = subprocess.run(  # noqa: S603 - our own interpreter and script
+            [sys.executable, "-I", "-S", "-B", str(CHILD), str(spec)],
+            env=env,
+            stdout=subprocess.DEVNULL,  # the functions' JSON logs
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        if proc.returncode != 0 or not out.exists():
+            raise RuntimeError(f"cold start of {function} failed:\n{proc.stderr[-3000:]}")
+        data: dict[str, Any] = json.loads(out.read_text())
+        return data
+
+
+def _sample(data: dict[str, Any]) -> Sample:
+    first = data.get("first_invoke_ms", 0.0) - data.get("first_invoke_aws_ms", 0.0)
+    return Sample(
+        import_ms=data["import_ms"],
+        cold_ms=data["import_ms"] + first,
+        max_rss_mb=data["max_rss_mb"],
+        compiled_from_source=data["compiled_from_source"],
+        outside_build=data["modules_outside_build"],
+        outcomes=data.get("outcomes", []),
+    )
+
+
+# ---------------------------------------------------------------- the rounds
+
+
+def _site_packages() -> Path:
+    return Path(next(p for p in sys.path if p.endswith("site-packages")))
+
+
+def measure(
+    rounds: int = 10, memory_requests: int = 100, no_bytecode_runs: int = 2, log: Any = print
+) -> ColdStartResult:
+    check_build()
+    result = ColdStartResult(rounds=rounds, memory_mb=memory_sizes())
+    pipeline = Pipeline()
+    try:
+        with host_layer(result) as layer:
+            _rounds(pipeline, layer, result, rounds, memory_requests, no_bytecode_runs, log)
+    finally:
+        pipeline.stop()
+    for name, samples in result.samples.items():
+        for s in samples:
+            if s.compiled_from_source:
+                result.warnings.append(f"{name}: {s.compiled_from_source} modules compiled from source")
+                break
+        if any(s.outside_build for s in samples) and name != "baseline":
+            result.warnings.append(f"{name}: modules loaded from outside the build: {samples[0].outside_build}")
+    return result
+
+
+def _rounds(
+    pipeline: Pipeline,
+    layer: Path,
+    result: ColdStartResult,
+    rounds: int,
+    memory_requests: int,
+    no_bytecode_runs: int,
+    log: Any,
+) -> None:
+    cold_posts = [f"cold-post-{i}" for i in range(rounds + 1)]
+    memory_posts = [f"mem-post-{i}" for i in range(memory_requests)]
+    pipeline.seed(cold_posts + memory_posts, {"user-bob": {"contact_email": "bob@example.com"}})
+    baseline_env = pipeline.child_environment("baseline", 256, _site_packages())
+    names = ["baseline", *FUNCTIONS]
+    for name in names:
+        result.samples[name] = []
+
+    def child(function: str, events: list[dict[str, Any]]) -> dict[str, Any]:
+        fn_dir = BUILD / function
+        env = pipeline.child_environment(function, result.memory_mb[function], fn_dir)
+        return run_child("handler", [fn_dir, layer], env, events, function, result.memory_mb[function])
+
+    for i in range(rounds + 1):
+        memory_round = i == rounds
+        extra = memory_requests if memory_round else 0
+        samples: dict[str, dict[str, Any]] = {}
+        samples["baseline"] = run_child("baseline", [_site_packages()], baseline_env)
+        reporter = f"cold-reporter-{i}"
+        reports = [http_event("report_intake/submit_report.json", body=report_body(cold_posts[i]), sub=reporter)]
+        reports += [
+            http_event("report_intake/submit_report.json", body=report_body(memory_posts[k]), sub=f"mem-reporter-{k}")
+            for k in range(extra)
+        ]
+        samples["ReportIntakeFunction"] = child("ReportIntakeFunction", reports)
+        evaluations = pipeline.batches("EvaluationQueue", pipeline.take("EvaluationQueue"))
+        samples["PolicyEvaluationFunction"] = child("PolicyEvaluationFunction", evaluations)
+        notifications = pipeline.take("NotificationQueue")
+        if not memory_round:  # one notification per round; the rest wait for the memory round
+            for message in notifications[1:]:
+                pipeline.sqs.send_message(
+                    QueueUrl=pipeline.resources.queues["NotificationQueue"], MessageBody=message["Body"]
+                )
+            notifications = notifications[:1]
+        samples["NotificationFunction"] = child(
+            "NotificationFunction", pipeline.batches("NotificationQueue", notifications)
+        )
+        inbox = [
+            http_event("case_api/my_notifications.json", sub=s)
+            for s in [reporter, "user-bob"] + [f"mem-reporter-{k}" for k in range(extra)]
+        ]
+        samples["CaseApiFunction"] = child("CaseApiFunction", inbox)
+        reviews = [load_event("scheduled_review/scheduled.json") for _ in range(1 + extra // 5)]
+        samples["ScheduledReviewFunction"] = child("ScheduledReviewFunction", reviews)
+        for name, data in samples.items():
+            sample = _sample(data)
+            result.samples[name].append(sample)
+            if memory_round:
+                result.memory_run[name] = sample
+        label = "memory run" if memory_round else f"round {i + 1}/{rounds}"
+        log(
+            f"  cold start {label}: "
+            + ", ".join(f"{n.removesuffix('Function')} {s[-1].cold_ms:.0f} ms" for n, s in result.samples.items())
+        )
+    for function in FUNCTIONS if no_bytecode_runs else ():
+        fn_dir = BUILD / function
+        with without_bytecode(fn_dir, layer) as (plain_fn, plain_layer):
+            env = pipeline.child_environment(function, result.memory_mb[function], plain_fn)
+            runs = [
+                _sample(run_child("handler", [plain_fn, plain_layer], env, [], function)).import_ms
+                for _ in range(no_bytecode_runs)
+            ]
+        result.no_bytecode_ms[function] = statistics.median(runs)

@@ -1,0 +1,130 @@
+"""Unit tests of the bench's own arithmetic (no timing): `.venv/bin/pytest -q bench`."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from collections import Counter
+
+import pytest
+
+from bench.awscalls import Capacity, Index, TableShape, item_size, payload_chunks, read_capacity, write_capacity
+from bench.cost import PRICES, model
+from bench.report import Metric, closing_note, table
+from bench.scenarios import FunctionUsage, PipelineRun, percentile
+
+SHAPE = TableShape(
+    keys=("PK", "SK"),
+    indexes=(Index("ListIndex", ("LPK", "LSK"), "ALL"), Index("DueIndex", ("DPK", "DSK"), "KEYS_ONLY")),
+)
+
+
+def s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def test_item_size_follows_dynamodbs_rules() -> None:
+    assert item_size({"name": s("abc")}) == 4 + 3
+    assert item_size({"n": {"N": "123"}}) == 1 + 3
+    assert item_size({"n": {"N": "-0.0100"}}) == 1 + 2  # sign, leading and trailing zeros do not count
+    assert item_size({"b": {"BOOL": True}, "z": {"NULL": True}}) == 2 + 2
+    assert item_size({"l": {"L": [s("ab"), s("c")]}}) == 1 + 3 + (2 + 1) + (1 + 1)
+    assert item_size({"m": {"M": {"k": s("v")}}}) == 1 + 3 + (1 + 1 + 1)
+    assert item_size(None) == 0
+
+
+def test_a_small_standard_write_is_one_unit_and_a_transactional_one_two() -> None:
+    item = {"PK": s("A"), "SK": s("B")}
+    assert write_capacity(SHAPE, None, item, tx=False) == Capacity(write_units=1)
+    assert write_capacity(SHAPE, None, item, tx=True) == Capacity(write_units=2)
+
+
+def test_writes_round_up_per_kilobyte_of_the_larger_image() -> None:
+    big = {"PK": s("A"), "SK": s("B"), "blob": s("x" * 2500)}
+    small = {"PK": s("A"), "SK": s("B")}
+    assert write_capacity(SHAPE, big, small, tx=True).write_units == 3 * 2
+
+
+def test_index_writes_follow_the_index_keys_and_projection() -> None:
+    base = {"PK": s("A"), "SK": s("B")}
+    listed = base | {"LPK": s("L"), "LSK": s("1")}
+    assert write_capacity(SHAPE, None, listed, tx=False).index_write_units == 1  # put into ListIndex
+    moved = listed | {"LSK": s("2")}
+    assert write_capacity(SHAPE, listed, moved, tx=False).index_write_units == 2  # key change: delete + put
+    timer = base | {"DPK": s("D"), "DSK": s("1"), "status": s("received")}
+    changed = timer | {"status": s("evaluated")}
+    # KEYS_ONLY: a change outside the keys does not touch the index
+    assert write_capacity(SHAPE, timer, changed, tx=False).index_write_units == 0
+    assert write_capacity(SHAPE, timer, base, tx=False).index_write_units == 1  # timer removed: delete
+
+
+def test_unchanged_condition_check_costs_a_transactional_write() -> None:
+    item = {"PK": s("A"), "SK": s("B")}
+    assert write_capacity(SHAPE, item, item, tx=True) == Capacity(write_units=2)
+    assert write_capacity(SHAPE, None, None, tx=True) == Capacity(write_units=2)
+
+
+def test_reads_round_up_per_4_kilobytes_and_eventual_consistency_halves_them() -> None:
+    assert read_capacity(5000, consistent=True) == 2
+    assert read_capacity(1000, consistent=False) == 0.5
+    assert read_capacity(0, consistent=True) == 1  # a miss still costs the minimum
+
+
+def test_messaging_is_billed_per_64_kilobyte_chunk_and_email_per_recipient() -> None:
+    assert payload_chunks({"MessageBody": "x" * 70_000}, "sqs.SendMessage") == 2
+    assert payload_chunks({"Entries": [{"MessageBody": "a"}] * 10}, "sqs.SendMessageBatch") == 1
+    assert payload_chunks({"Entries": [{"Detail": "{}"}, {"Detail": "{}"}]}, "events.PutEvents") == 2
+    assert payload_chunks({"Destination": {"ToAddresses": ["a@b.c", "d@e.f"]}}, "sesv2.SendEmail") == 2
+
+
+def test_percentile_interpolates() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 50) == pytest.approx(50.5)
+    assert percentile(values, 99) == pytest.approx(99.01)
+    assert percentile([3.0], 99) == 3.0
+
+
+def _usage(invocations: int, calls: dict[str, int], units: dict[str, int], wru: float, rru: float) -> FunctionUsage:
+    u = FunctionUsage(calls=Counter(calls), units=Counter(units), invocations=invocations, cpu_ms=1.0)
+    u.capacity = Capacity(write_units=wru, read_units=rru)
+    u.guarantee_capacity = Capacity(write_units=wru)
+    return u
+
+
+def test_cost_model_prices_each_measured_unit() -> None:
+    run = PipelineRun(
+        usage={
+            "ReportIntakeFunction": _usage(
+                1, {"dynamodb.TransactWriteItems": 1, "sqs.SendMessage": 1}, {"sqs.SendMessage": 1}, 4, 0
+            ),
+            "PolicyEvaluationFunction": _usage(1, {"events.PutEvents": 1}, {"events.PutEvents": 2}, 0, 2),
+        },
+        case_id="c",
+    )
+    priced = model(run, {"ReportIntakeFunction": 256, "PolicyEvaluationFunction": 256})
+    lines = {(line.service, line.item): line.usd_per_million for line in priced.lines}
+    assert lines[("API Gateway", "HTTP API requests")] == pytest.approx(PRICES["http_api_request"].usd * 1e6)
+    assert lines[("Lambda", "requests")] == pytest.approx(2 * 0.20)
+    assert lines[("DynamoDB", "writes, table (transactions count 2x)")] == pytest.approx(4 * 0.705)
+    assert lines[("DynamoDB", "reads")] == pytest.approx(2 * 0.1415)
+    # one send, and the evaluation function's batch: a receive and a delete by its event source mapping
+    assert lines[("SQS", "sends + event-source receive/delete")] == pytest.approx(3 * 0.40)
+    assert lines[("EventBridge", "enforcement events")] == pytest.approx(2 * 1.00)
+    assert priced.floor <= priced.total
+
+
+def test_results_json_has_the_issue_schema_and_no_nan() -> None:
+    metrics = [
+        Metric("aws_calls.intake", 2, "calls", None, None, "<= 2", True),
+        Metric("storm.latency_ratio", float("nan"), "", None, None, "not measured", False, why="boom"),
+    ]
+    for m in metrics:
+        data = m.as_json()
+        assert set(data) == {"name", "value", "unit", "baseline", "ratio", "goal", "met"}
+        json.dumps(data, allow_nan=False)
+    out = io.StringIO()
+    table(metrics, out)
+    closing_note(metrics, out)
+    assert "not measured - boom" in out.getvalue()
+    assert not math.isnan(metrics[0].value)
