@@ -1,16 +1,13 @@
 """Policy evaluation: reports and re-opened cases from the evaluation queue, one partial-failure batch at a time."""
 
-from aws_lambda_powertools.utilities.batch import process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from consent_guard.consumers import evaluation_processor, handle_evaluation_record
+from consent_guard.consumers.evaluation import handle_evaluation_batch
 from consent_guard.observability import logger, metrics
+from consent_guard.sqs_batch import BatchResponse
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
-def lambda_handler(event: dict, context: LambdaContext) -> PartialItemFailureResponse:  # type: ignore[type-arg]
-    return process_partial_response(
-        event=event, record_handler=handle_evaluation_record, processor=evaluation_processor, context=context
-    )
+def lambda_handler(event: dict, context: LambdaContext) -> BatchResponse:  # type: ignore[type-arg]
+    return handle_evaluation_batch(event)

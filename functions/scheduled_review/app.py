@@ -2,7 +2,7 @@
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from consent_guard.consumers import run_scheduled_review
+from consent_guard.consumers.review import run_scheduled_review
 from consent_guard.observability import logger, metrics
 
 

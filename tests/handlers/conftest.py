@@ -22,7 +22,8 @@ NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
 def _clear_caches() -> None:
-    from consent_guard import config, consumers, messaging, repository
+    from consent_guard import config, messaging, repository
+    from consent_guard.consumers import evaluation, notification, review
     from consent_guard.http import case_api, intake_api
 
     config.clear_settings_cache()
@@ -33,9 +34,9 @@ def _clear_caches() -> None:
         messaging.ses_client,
         intake_api.intake_service,
         case_api.repository,
-        consumers.evaluation_service,
-        consumers.notification_service,
-        consumers.review_service,
+        evaluation.evaluation_service,
+        notification.notification_service,
+        review.review_service,
     ):
         fn.cache_clear()
 

@@ -490,7 +490,7 @@ def test_a_storm_of_2000_reports_writes_the_case_item_once_per_state_change(stac
             report_ids.append(report.report_id)
     # Delivered as the SQS event source would, in batches of 10, and notifications collected by a fake queue:
     # moto's SQS scans every message on each send and receive, which would make a 2,000-report storm quadratic here.
-    from consent_guard import consumers
+    from consent_guard.consumers import evaluation as consumers
 
     notifications = CollectingQueue()
     consumers.evaluation_service().effects.notifications = notifications  # type: ignore[assignment]

@@ -1,0 +1,38 @@
+"""Behind PolicyEvaluationFunction: reports and re-opened cases from the evaluation queue."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from consent_guard.config import evaluation_settings
+from consent_guard.messaging import EnforcementPublisher, QueuePublisher
+from consent_guard.models.messages import EvaluationMessage
+from consent_guard.observability import logger
+from consent_guard.repository import CaseRepository
+from consent_guard.services.evaluation import EvaluationService
+from consent_guard.sqs_batch import BatchResponse, process_sqs_batch
+
+_messages: TypeAdapter[Any] = TypeAdapter(EvaluationMessage)
+
+
+@cache
+def evaluation_service() -> EvaluationService:
+    settings = evaluation_settings()
+    return EvaluationService(
+        CaseRepository(settings.table_name),
+        QueuePublisher(settings.notification_queue_url),
+        EnforcementPublisher(settings.event_bus_name),
+    )
+
+
+def handle_evaluation_message(message_id: str, body: str) -> None:
+    logger.append_keys(message_id=message_id)
+    evaluation_service().handle(_messages.validate_json(body))
+
+
+def handle_evaluation_batch(event: Mapping[str, Any]) -> BatchResponse:
+    return process_sqs_batch(event, handle_evaluation_message)
