@@ -34,6 +34,7 @@ def _clear_caches() -> None:
         messaging.ses_client,
         intake_api.intake_service,
         case_api.repository,
+        case_api.case_service,
         evaluation.evaluation_service,
         notification.notification_service,
         review.review_service,

@@ -162,3 +162,16 @@ def test_no_claims_at_all_is_forbidden(stack: Stack) -> None:
     event["requestContext"]["authorizer"] = {}
     response = stack.handler("report_intake").lambda_handler(event, stack.context)
     assert response["statusCode"] == 403
+
+
+def test_a_body_that_is_not_utf8_is_422_not_500(stack: Stack) -> None:
+    import base64
+
+    from tests.conftest import load_event
+
+    event = load_event(SUBMIT)
+    event["body"] = base64.b64encode(b"\xff\xfe").decode()
+    event["isBase64Encoded"] = True
+    response = stack.handler("report_intake").lambda_handler(event, stack.context)
+    assert response["statusCode"] == 422
+    assert json.loads(response["body"])["code"] == "validation_error"

@@ -343,6 +343,7 @@ class Gateway:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # listen backlog: bursts of concurrent clients are queued, not reset (default 5)
     gateway: Gateway
 
 

@@ -134,7 +134,7 @@ def mark_dedicated(account_id: AccountId, mark: DedicatedExposureRequest) -> Res
 @app.get(
     "/me/notifications",
     summary="Your notifications (or your group's shared inbox), newest first",
-    responses={**_ok(NotificationPage, "A page"), **error_responses(400, 422, 503)},
+    responses={**_ok(NotificationPage, "A page"), **error_responses(400, 403, 422, 503)},
     tags=["notifications"],
 )
 def my_notifications(
@@ -146,6 +146,7 @@ def my_notifications(
     ] = "personal",
 ) -> Response[str]:
     principal = current_principal(app)
+    principal.require_person()
     recipient = principal.subject
     if inbox != "personal":
         principal.require_group(Group(inbox))

@@ -3,6 +3,7 @@ exceptions to HTTP responses. Error bodies never echo the request."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping
 from http import HTTPStatus
@@ -46,12 +47,34 @@ def current_principal(app: APIGatewayHttpResolver) -> Principal:
     return principal_from_event(app.current_event.raw_event)
 
 
+def _utf8_base64(body: str) -> bool:
+    try:
+        base64.b64decode(body, validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return True
+
+
 class ConsentGuardResolver(APIGatewayHttpResolver):
     """The HTTP API resolver with a body limit checked before anything parses the body (validation runs first
     among powertools middlewares, so the limit cannot be a middleware)."""
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         body = event.get("body") or ""
+        if event.get("isBase64Encoded") and body and not _utf8_base64(body):
+            # powertools would fail decoding it before any handler runs: answer like any other invalid body
+            return {
+                "statusCode": HTTPStatus.UNPROCESSABLE_ENTITY.value,
+                "headers": {"Content-Type": content_types.APPLICATION_JSON},
+                "body": json.dumps(
+                    {
+                        "code": "validation_error",
+                        "message": "the request is not valid",
+                        "errors": [{"loc": ["body"], "type": "json_invalid", "msg": "the body is not UTF-8 JSON"}],
+                    }
+                ),
+                "isBase64Encoded": False,
+            }
         size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
         if size > MAX_BODY_BYTES:
             return {
@@ -171,10 +194,21 @@ def json_response(status: HTTPStatus, model: Any, headers: dict[str, str] | None
     )
 
 
+# What API Gateway's JWT authorizer answers itself (401, and 403 for a missing route scope): {"message": ...}
+GATEWAY_ERROR: dict[str, Any] = {
+    "type": "object",
+    "title": "GatewayError",
+    "properties": {"message": {"type": "string"}},
+    "required": ["message"],
+}
+
+
 def error_responses(*codes: int) -> dict[int, OpenAPIResponse]:
-    """OpenAPI documentation of the error responses a route can give."""
+    """OpenAPI documentation of the error responses a route can give. Every route is behind the JWT authorizer, so
+    401 (from the gateway) is always documented; 403 may come from the gateway (route scope) or from the code."""
     text = {
         400: "Bad request",
+        401: "Missing, invalid or expired token (API Gateway)",
         403: "Not allowed for this caller",
         404: "Not found",
         409: "Conflict",
@@ -183,4 +217,11 @@ def error_responses(*codes: int) -> dict[int, OpenAPIResponse]:
         429: "Too many requests",
         503: "Temporarily unavailable; retry",
     }
-    return {c: {"description": text[c], "content": {"application/json": {"model": ErrorBody}}} for c in codes}
+    out: dict[int, OpenAPIResponse] = {
+        c: {"description": text[c], "content": {"application/json": {"model": ErrorBody}}} for c in codes
+    }
+    out[401] = {"description": text[401], "content": {"application/json": {"schema": GATEWAY_ERROR}}}
+    if 403 in out:
+        either = {"anyOf": [{"$ref": "#/components/schemas/ErrorBody"}, GATEWAY_ERROR]}
+        out[403] = {"description": text[403], "content": {"application/json": {"schema": either}}}
+    return dict(sorted(out.items()))

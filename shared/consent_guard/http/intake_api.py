@@ -61,7 +61,7 @@ def submit_report(
     summary="Your report, its status and the decision on its case",
     responses={
         200: {"description": "The report", "content": {"application/json": {"model": ReportView}}},
-        **error_responses(404),
+        **error_responses(403, 404, 503),
     },
     tags=["reports"],
 )

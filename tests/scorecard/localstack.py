@@ -1,0 +1,122 @@
+"""The local stack (`python -m tests.local_stack`) as a subprocess for the checks that go over real HTTP."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from tests.support.template import ROOT
+
+STARTUP_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class RunningStack:
+    url: str
+    moto_url: str
+    log: Path
+
+    def log_text(self, offset: int = 0) -> str:
+        with self.log.open("rb") as f:
+            f.seek(offset)
+            return f.read().decode("utf-8", errors="replace")
+
+    def log_size(self) -> int:
+        return self.log.stat().st_size
+
+    def aws(self, service: str, config: Any = None) -> Any:
+        """A boto3 client on the stack's moto server (to look at what the functions stored)."""
+        return boto3.client(
+            service,
+            config=config,
+            endpoint_url=self.moto_url,
+            region_name="eu-west-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    def items(self, item_type: str | None = None) -> list[dict[str, Any]]:
+        """Every item of the table (a Scan: fine for a test stack), optionally of one `type`."""
+        ddb = self.aws("dynamodb")
+        out: list[dict[str, Any]] = []
+        for page in ddb.get_paginator("scan").paginate(TableName="cg-ConsentGuardTable"):
+            out.extend(page["Items"])
+        if item_type is None:
+            return out
+        return [i for i in out if i.get("type", {}).get("S") == item_type]
+
+
+def server_errors(log_text: str) -> list[str]:
+    """The `function error` entries of a stack log, each with the stack frames the runner logged."""
+    entries: list[str] = []
+    lines = log_text.splitlines()
+    for index, line in enumerate(lines):
+        if "function error" in line or "gateway error" in line:
+            block = [line]
+            for follow in lines[index + 1 :]:
+                if follow.startswith(("  ", "    ")) or not re.match(r"^(\d{4}-|\{)", follow):
+                    block.append(follow)
+                else:
+                    break
+            entries.append("\n".join(block))
+    return entries
+
+
+@contextmanager
+def local_stack(*extra_args: str) -> Iterator[RunningStack]:
+    """Start the stack on free ports, wait (bounded) until it serves, stop it afterwards."""
+    workdir = Path(tempfile.mkdtemp(prefix="scorecard-stack-"))
+    ready = workdir / "ready"
+    log = workdir / "stack.log"
+    env = {**os.environ, "PYTHONPATH": "shared", "PYTHONUNBUFFERED": "1"}
+    command = [
+        sys.executable,
+        "-m",
+        "tests.local_stack",
+        "--port",
+        "0",
+        "--moto-port",
+        "0",
+        "--schedule-seconds",
+        "0",
+        "--ready-file",
+        str(ready),
+        *extra_args,
+    ]
+    with log.open("wb") as log_file:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)  # noqa: S603
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while not ready.exists():
+            if process.poll() is not None:
+                raise RuntimeError(f"local stack exited with {process.returncode}:\n{log.read_text()[-4000:]}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"local stack not ready within {STARTUP_TIMEOUT:g} s:\n{log.read_text()[-4000:]}")
+            time.sleep(0.1)
+        url = ready.read_text().strip()
+        found = None
+        while found is None and time.monotonic() < deadline:
+            found = re.search(r"moto at (http://[0-9.]+:\d+)", log.read_text())
+            if found is None:
+                time.sleep(0.1)
+        if found is None:
+            raise RuntimeError("the local stack did not print its moto URL")
+        yield RunningStack(url=url, moto_url=found.group(1), log=log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
