@@ -527,12 +527,7 @@ class CaseRepository:
         try:
             self._transact(actions)
         except TransactionRejected as rejected:
-            if rejected.codes[0] == "ConditionalCheckFailed":
-                winner = rejected.items[0]
-                raise VersionConflict(
-                    "the case was changed by someone else",
-                    current=it.case_from_item(_py(winner)) if winner else None,
-                ) from None
+            _raise_if_case_changed(rejected)
             raise
 
     def effects_published(self, case_id: str, seq: int) -> bool:
@@ -830,12 +825,7 @@ class CaseRepository:
         try:
             self._transact(actions)
         except TransactionRejected as rejected:
-            if rejected.codes[0] == "ConditionalCheckFailed":
-                winner = rejected.items[0]
-                raise VersionConflict(
-                    "the case was changed by someone else",
-                    current=it.case_from_item(_py(winner)) if winner else None,
-                ) from None
+            _raise_if_case_changed(rejected)
             if rejected.codes[-1] == "ConditionalCheckFailed":
                 return False
             raise
@@ -883,6 +873,17 @@ class CaseRepository:
             ExpressionAttributeNames={"#d": "data"},
             ExpressionAttributeValues=_av({":actor": event.actor, ":data": it.event_to_item(event)["data"]}),
         )
+
+
+def _raise_if_case_changed(rejected: TransactionRejected) -> None:
+    """The case status item is the first action of every case transaction: its failed condition means someone
+    else changed the case first; the loser learns the winner's state."""
+    if rejected.codes[0] == "ConditionalCheckFailed":
+        winner = rejected.items[0]
+        raise VersionConflict(
+            "the case was changed by someone else",
+            current=it.case_from_item(_py(winner)) if winner else None,
+        ) from None
 
 
 class TransactionRejected(DomainError):

@@ -12,10 +12,8 @@ from typing import Any
 
 from consent_guard.auth import Group, Principal
 from consent_guard.cases import check_move
-from consent_guard.clock import Clock, utc_now
 from consent_guard.errors import Conflict, Forbidden, IllegalTransition, InvalidRequest, NotFound, VersionConflict
 from consent_guard.ids import digest, notification_id_for
-from consent_guard.messaging import EnforcementPublisher, QueuePublisher
 from consent_guard.models import api
 from consent_guard.models import items as it
 from consent_guard.models.domain import (
@@ -32,9 +30,9 @@ from consent_guard.models.domain import (
 )
 from consent_guard.models.messages import NotificationRequest
 from consent_guard.observability import MetricUnit, logger, metrics
-from consent_guard.policy import Policy, RuleNotApplicable, decide_by_person, load_policy
-from consent_guard.repository import CaseChange, CaseRepository
-from consent_guard.services.effects import MEASURES, Effects
+from consent_guard.policy import RuleNotApplicable, decide_by_person
+from consent_guard.repository import CaseChange
+from consent_guard.services.effects import MEASURES, CaseWorkflow
 from consent_guard.services.evaluation import with_timer
 
 STAFF = (Group.MODERATORS, Group.APPEALS, Group.ADMINS)
@@ -80,20 +78,7 @@ def decision_view(case: Case, staff: bool) -> api.DecisionView | None:
     )
 
 
-class CaseService:
-    def __init__(
-        self,
-        repository: CaseRepository,
-        notifications: QueuePublisher,
-        enforcement: EnforcementPublisher,
-        clock: Clock = utc_now,
-        policy: Policy | None = None,
-    ) -> None:
-        self.repository = repository
-        self.clock = clock
-        self.policy = policy or load_policy()
-        self.effects = Effects(repository, notifications, enforcement, self.policy)
-
+class CaseService(CaseWorkflow):
     # ------------------------------------------------------------ reading
 
     def queue(self, principal: Principal, queue: str, limit: int, cursor: str | None) -> api.CasePage:

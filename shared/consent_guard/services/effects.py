@@ -8,12 +8,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from consent_guard.clock import Clock, utc_now
 from consent_guard.ids import notification_id_for
 from consent_guard.messaging import EnforcementEvent, EnforcementPublisher, QueuePublisher
 from consent_guard.models.domain import Case, CaseState, Enforcement, NotificationKind, Relationship, Report
 from consent_guard.models.items import iso
 from consent_guard.models.messages import NotificationRequest
-from consent_guard.policy import Policy
+from consent_guard.policy import Policy, load_policy
 from consent_guard.repository import CaseRepository
 
 # What each enforcement level does on the platform, and what undoes it.
@@ -236,3 +237,20 @@ def dedupe(outbox: Outbox) -> Outbox:
     """A reporter folded in the same change must not be told twice."""
     outbox.notifications = list({n.notification_id: n for n in outbox.notifications}.values())
     return outbox
+
+
+class CaseWorkflow:
+    """What every service that changes cases holds: the repository, the clock, the policy and the effects."""
+
+    def __init__(
+        self,
+        repository: CaseRepository,
+        notifications: QueuePublisher,
+        enforcement: EnforcementPublisher,
+        clock: Clock = utc_now,
+        policy: Policy | None = None,
+    ) -> None:
+        self.repository = repository
+        self.clock = clock
+        self.policy = policy or load_policy()
+        self.effects = Effects(repository, notifications, enforcement, self.policy)

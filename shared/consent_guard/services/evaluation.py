@@ -11,10 +11,8 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from consent_guard.cases import PENDING_STATES, STATE_FOR_OUTCOME, can_move
-from consent_guard.clock import Clock, utc_now
 from consent_guard.errors import NotFound, VersionConflict
 from consent_guard.ids import case_id_for
-from consent_guard.messaging import EnforcementPublisher, QueuePublisher
 from consent_guard.models.domain import (
     AccountContext,
     Case,
@@ -34,9 +32,9 @@ from consent_guard.models.domain import (
 )
 from consent_guard.models.messages import CaseReevaluation, PostDeleted, ReportSubmitted
 from consent_guard.observability import MetricUnit, logger, metrics
-from consent_guard.policy import Policy, evaluate_case, load_policy
-from consent_guard.repository import CaseChange, CaseRepository
-from consent_guard.services.effects import DECIDED_STATES, MEASURES, Effects, Outbox
+from consent_guard.policy import Policy, evaluate_case
+from consent_guard.repository import CaseChange
+from consent_guard.services.effects import DECIDED_STATES, MEASURES, CaseWorkflow, Outbox
 
 RELATIONSHIP_RANK = {Relationship.SELF: 2, Relationship.AUTHORIZED_REPRESENTATIVE: 1, Relationship.OTHER: 0}
 MAX_ATTEMPTS = 4  # optimistic-concurrency retries when another evaluation changed the case first
@@ -149,20 +147,7 @@ def with_timer(case: Case, previous: Case | None, now: datetime, policy: Policy)
     return case.model_copy(update={"due_kind": due[0] if due else None, "due_at": due[1] if due else None})
 
 
-class EvaluationService:
-    def __init__(
-        self,
-        repository: CaseRepository,
-        notifications: QueuePublisher,
-        enforcement: EnforcementPublisher,
-        clock: Clock = utc_now,
-        policy: Policy | None = None,
-    ) -> None:
-        self.repository = repository
-        self.clock = clock
-        self.policy = policy or load_policy()
-        self.effects = Effects(repository, notifications, enforcement, self.policy)
-
+class EvaluationService(CaseWorkflow):
     # ------------------------------------------------------------ entry points
 
     def handle(self, message: ReportSubmitted | CaseReevaluation | PostDeleted) -> None:
