@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import NamedTuple
@@ -13,10 +9,9 @@ from typing import NamedTuple
 import pytest
 
 from tests.local_stack.client import LocalStackClient
-from tests.support.template import ROOT
+from tests.local_stack.process import StackNotReady, running_stack
 
 E2E_DIR = Path(__file__).resolve().parent
-STARTUP_TIMEOUT = 60.0
 LOG_TAIL = 20_000
 _LOG_KEY = pytest.StashKey[tuple[Path, int]]()
 
@@ -49,42 +44,11 @@ def _log_tail(log: Path, offset: int = 0) -> str:
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackHandle]:
     """Start the local stack on free ports, wait until it serves, yield (url, client, log); stop it afterwards."""
     workdir = tmp_path_factory.mktemp("local_stack")
-    ready_file = workdir / "ready"
-    log = workdir / "stack.log"
-    env = {**os.environ, "PYTHONPATH": "shared", "PYTHONUNBUFFERED": "1"}
-    command = [
-        sys.executable,
-        "-m",
-        "tests.local_stack",
-        "--port",
-        "0",
-        "--moto-port",
-        "0",
-        "--schedule-seconds",
-        "0",
-        "--ready-file",
-        str(ready_file),
-    ]
-    with log.open("wb") as log_file:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)  # noqa: S603
     try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while not ready_file.exists():
-            if process.poll() is not None:
-                pytest.fail(f"local stack exited with {process.returncode} before serving:\n{_log_tail(log)}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"local stack not ready within {STARTUP_TIMEOUT:g} s:\n{_log_tail(log)}")
-            time.sleep(0.1)
-        url = ready_file.read_text().strip()
-        with LocalStackClient(url) as client:
+        with running_stack(workdir) as (url, log), LocalStackClient(url) as client:
             yield LocalStackHandle(url, client, log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+    except StackNotReady as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(autouse=True)

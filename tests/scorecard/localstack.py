@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -16,7 +13,7 @@ from typing import Any
 
 import boto3
 
-from tests.support.template import ROOT
+from tests.local_stack.process import running_stack
 
 STARTUP_TIMEOUT = 60.0
 
@@ -77,46 +74,12 @@ def server_errors(log_text: str) -> list[str]:
 def local_stack(*extra_args: str) -> Iterator[RunningStack]:
     """Start the stack on free ports, wait (bounded) until it serves, stop it afterwards."""
     workdir = Path(tempfile.mkdtemp(prefix="scorecard-stack-"))
-    ready = workdir / "ready"
-    log = workdir / "stack.log"
-    env = {**os.environ, "PYTHONPATH": "shared", "PYTHONUNBUFFERED": "1"}
-    command = [
-        sys.executable,
-        "-m",
-        "tests.local_stack",
-        "--port",
-        "0",
-        "--moto-port",
-        "0",
-        "--schedule-seconds",
-        "0",
-        "--ready-file",
-        str(ready),
-        *extra_args,
-    ]
-    with log.open("wb") as log_file:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)  # noqa: S603
-    try:
+    with running_stack(workdir, *extra_args, timeout=STARTUP_TIMEOUT) as (url, log):
         deadline = time.monotonic() + STARTUP_TIMEOUT
-        while not ready.exists():
-            if process.poll() is not None:
-                raise RuntimeError(f"local stack exited with {process.returncode}:\n{log.read_text()[-4000:]}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"local stack not ready within {STARTUP_TIMEOUT:g} s:\n{log.read_text()[-4000:]}")
-            time.sleep(0.1)
-        url = ready.read_text().strip()
-        found = None
+        found = re.search(r"moto at (http://[0-9.]+:\d+)", log.read_text())
         while found is None and time.monotonic() < deadline:
+            time.sleep(0.1)
             found = re.search(r"moto at (http://[0-9.]+:\d+)", log.read_text())
-            if found is None:
-                time.sleep(0.1)
         if found is None:
             raise RuntimeError("the local stack did not print its moto URL")
         yield RunningStack(url=url, moto_url=found.group(1), log=log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)

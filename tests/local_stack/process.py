@@ -1,0 +1,62 @@
+"""The local stack as a subprocess on free ports, for the tests and checks that drive it over real HTTP."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.support.template import ROOT
+
+STARTUP_TIMEOUT = 60.0
+
+
+class StackNotReady(RuntimeError):
+    """The stack exited or did not serve in time; the message ends with the tail of its log."""
+
+
+@contextmanager
+def running_stack(workdir: Path, *extra_args: str, timeout: float = STARTUP_TIMEOUT) -> Iterator[tuple[str, Path]]:
+    """Start `python -m tests.local_stack`, wait (bounded) until it serves, yield (base URL, log); stop it after."""
+    ready, log = workdir / "ready", workdir / "stack.log"
+    env = {**os.environ, "PYTHONPATH": "shared", "PYTHONUNBUFFERED": "1"}
+    command = [
+        sys.executable,
+        "-m",
+        "tests.local_stack",
+        "--port",
+        "0",
+        "--moto-port",
+        "0",
+        "--schedule-seconds",
+        "0",
+        "--ready-file",
+        str(ready),
+        *extra_args,
+    ]
+    with log.open("wb") as log_file:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)  # noqa: S603
+    try:
+        deadline = time.monotonic() + timeout
+        while not ready.exists():
+            if process.poll() is not None:
+                raise StackNotReady(f"local stack exited with {process.returncode}:\n{_tail(log)}")
+            if time.monotonic() > deadline:
+                raise StackNotReady(f"local stack not ready within {timeout:g} s:\n{_tail(log)}")
+            time.sleep(0.1)
+        yield ready.read_text().strip(), log
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+def _tail(log: Path, size: int = 4000) -> str:
+    return log.read_text(errors="replace")[-size:] if log.exists() else "(no log)"
