@@ -179,23 +179,15 @@ class CaseService(CaseWorkflow):
                 claim_expires_at=case.claim_expires_at,
             )
         expires = now + timedelta(minutes=self.policy.claim_minutes)
-        updated = case.model_copy(
-            update={
-                "claimed_by": principal.subject,
-                "claim_expires_at": expires,
-                "version": case.version + 1,
-                "updated_at": now,
-            }
+        updated = self.change_with_event(
+            case,
+            now,
+            principal.subject,
+            EventType.ASSIGNED,
+            {"claim_expires_at": it.iso(expires)},
+            claimed_by=principal.subject,
+            claim_expires_at=expires,
         )
-        event = CaseEvent(
-            case_id=case.case_id,
-            seq=updated.version,
-            type=EventType.ASSIGNED,
-            at=now,
-            actor=principal.subject,
-            data={"claim_expires_at": it.iso(expires)},
-        )
-        self.repository.save_case_change(CaseChange(case=updated, expected_version=case.version, events=[event]))
         logger.info("case claimed", case_id=case.case_id, version=updated.version)
         return summary(updated)
 
@@ -210,24 +202,16 @@ class CaseService(CaseWorkflow):
             raise Conflict("the case is claimed by someone else", claimed_by=case.claimed_by)
         note = {"note_given": bool(request.note)}
         if request.outcome == "escalate":
-            updated = case.model_copy(
-                update={
-                    "version": case.version + 1,
-                    "updated_at": now,
-                    "review_priority": 0,
-                    "claimed_by": None,
-                    "claim_expires_at": None,
-                }
+            updated = self.change_with_event(
+                case,
+                now,
+                principal.subject,
+                EventType.ESCALATED,
+                {**note, "note": request.note},
+                review_priority=0,
+                claimed_by=None,
+                claim_expires_at=None,
             )
-            event = CaseEvent(
-                case_id=case.case_id,
-                seq=updated.version,
-                type=EventType.ESCALATED,
-                at=now,
-                actor=principal.subject,
-                data={**note, "note": request.note},
-            )
-            self.repository.save_case_change(CaseChange(case=updated, expected_version=case.version, events=[event]))
             metrics.add_metric(name="CasesEscalated", unit=MetricUnit.Count, value=1)
             return self._staff_view(updated)
         decision = self._person_decision(case, Outcome(request.outcome), request.rule_id or "", now)
@@ -275,33 +259,24 @@ class CaseService(CaseWorkflow):
             raise Conflict(refusal, current_state=case.state)
         now = self.clock()
         assert case.decided_at is not None  # guaranteed by _appeal_refusal
-        updated = case.model_copy(
-            update={
-                "state": CaseState.APPEALED,
-                "version": case.version + 1,
-                "updated_at": now,
-                "appeal": Appeal(
-                    appellant_id=principal.subject,
-                    appellant_role=role,
-                    filed_at=now,
-                    decision_appealed_at=case.decided_at,
-                    previous_state=case.state,
-                    reason=request.reason,
-                ),
-                "claimed_by": None,
-                "claim_expires_at": None,
-            }
+        updated = self.change_with_event(
+            case,
+            now,
+            principal.subject,
+            EventType.APPEALED,
+            {"role": role, "decision_appealed_at": it.iso(case.decided_at)},
+            state=CaseState.APPEALED,
+            appeal=Appeal(
+                appellant_id=principal.subject,
+                appellant_role=role,
+                filed_at=now,
+                decision_appealed_at=case.decided_at,
+                previous_state=case.state,
+                reason=request.reason,
+            ),
+            claimed_by=None,
+            claim_expires_at=None,
         )
-        check_move(case.state, updated.state)
-        event = CaseEvent(
-            case_id=case.case_id,
-            seq=updated.version,
-            type=EventType.APPEALED,
-            at=now,
-            actor=principal.subject,
-            data={"role": role, "decision_appealed_at": it.iso(case.decided_at)},
-        )
-        self.repository.save_case_change(CaseChange(case=updated, expected_version=case.version, events=[event]))
         metrics.add_metric(name="AppealsFiled", unit=MetricUnit.Count, value=1)
         logger.info("appeal filed", case_id=case.case_id, role=role)
         return self.view(principal, case_id) if role == "author" else api.CaseView(case=summary(updated))

@@ -6,16 +6,27 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
+from consent_guard.cases import check_move
 from consent_guard.clock import Clock, utc_now
 from consent_guard.ids import notification_id_for
 from consent_guard.messaging import EnforcementEvent, EnforcementPublisher, QueuePublisher
-from consent_guard.models.domain import Case, CaseState, Enforcement, NotificationKind, Relationship, Report
+from consent_guard.models.domain import (
+    Case,
+    CaseEvent,
+    CaseState,
+    Enforcement,
+    EventType,
+    NotificationKind,
+    Relationship,
+    Report,
+)
 from consent_guard.models.items import iso
 from consent_guard.models.messages import NotificationRequest
 from consent_guard.policy import Policy, load_policy
-from consent_guard.repository import CaseRepository
+from consent_guard.repository import CaseChange, CaseRepository
 
 # What each enforcement level does on the platform, and what undoes it.
 MEASURES: dict[Enforcement, tuple[str, ...]] = {
@@ -254,3 +265,15 @@ class CaseWorkflow:
         self.clock = clock
         self.policy = policy or load_policy()
         self.effects = Effects(repository, notifications, enforcement, self.policy)
+
+    def change_with_event(
+        self, case: Case, now: datetime, actor: str, event_type: EventType, data: dict[str, Any], **updates: Any
+    ) -> Case:
+        """One change of a case with one event: the next version, the event appended, in one guarded transaction
+        (VersionConflict if someone changed the case first)."""
+        updated = case.model_copy(update={**updates, "version": case.version + 1, "updated_at": now})
+        if updated.state != case.state:
+            check_move(case.state, updated.state)
+        event = CaseEvent(case_id=case.case_id, seq=updated.version, type=event_type, at=now, actor=actor, data=data)
+        self.repository.save_case_change(CaseChange(case=updated, expected_version=case.version, events=[event]))
+        return updated

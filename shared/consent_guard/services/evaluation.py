@@ -168,24 +168,15 @@ class EvaluationService(CaseWorkflow):
                 self._lift_lock(case, "post_deleted")
 
     def _lift_lock(self, case: Case, reason: str) -> None:
-        now = self.clock()
-        updated = case.model_copy(
-            update={
-                "version": case.version + 1,
-                "updated_at": now,
-                "measures_active": tuple(m for m in case.measures_active if m != "account.lock"),
-            }
-        )
-        event = CaseEvent(
-            case_id=case.case_id,
-            seq=updated.version,
-            type=EventType.ENFORCEMENT_LIFTED,
-            at=now,
-            actor="platform",
-            data={"measures": ["account.lock"], "reason": reason},
-        )
         try:
-            self.repository.save_case_change(CaseChange(case=updated, expected_version=case.version, events=[event]))
+            updated = self.change_with_event(
+                case,
+                self.clock(),
+                "platform",
+                EventType.ENFORCEMENT_LIFTED,
+                {"measures": ["account.lock"], "reason": reason},
+                measures_active=tuple(m for m in case.measures_active if m != "account.lock"),
+            )
         except VersionConflict:
             # someone changed the case meanwhile: read it again and decide again
             self.handle_post_deleted(case.post_id)
