@@ -72,16 +72,16 @@ bench: venv build ## benchmarks (not tests): cold start, AWS calls, overhead, st
 	PYTHONPATH=shared $(PY) -m bench $(BENCH_ARGS)
 
 run: venv ## the whole system locally: moto + HTTP API on http://127.0.0.1:$(PORT)
-	PYTHONPATH=shared $(PY) -m tests.local_stack --port $(PORT)
+	PYTHONPATH=shared $(PY) -m local --port $(PORT)
 
 demo: venv ## drive a full story against the running local stack
-	PYTHONPATH=shared $(PY) -m tests.local_stack.demo --url http://127.0.0.1:$(PORT)
+	PYTHONPATH=shared $(PY) -m local.demo --url http://127.0.0.1:$(PORT)
 
 token: venv ## mint a local JWT: make token SUB=alice GROUPS=moderators [SCOPE=consent-guard/platform]
-	@PYTHONPATH=shared $(PY) -m tests.local_stack.token --sub "$(or $(SUB),alice)" --groups "$(GROUPS)" --scope "$(SCOPE)"
+	@PYTHONPATH=shared $(PY) -m local.token --sub "$(or $(SUB),alice)" --groups "$(GROUPS)" --scope "$(SCOPE)"
 
 redrive: venv ## move messages from a DLQ back to its source queue on the local stack: make redrive QUEUE=NotificationDLQ
-	PYTHONPATH=shared $(PY) -m tests.local_stack.redrive --url http://127.0.0.1:$(PORT) --queue "$(or $(QUEUE),NotificationDLQ)"
+	PYTHONPATH=shared $(PY) -m local.redrive --url http://127.0.0.1:$(PORT) --queue "$(or $(QUEUE),NotificationDLQ)"
 
 lock: ## re-resolve the pinned constraint files
 	rm -rf /tmp/cg-lock && $(PYTHON313) -m venv /tmp/cg-lock && /tmp/cg-lock/bin/pip install -q -r requirements-dev.txt && /tmp/cg-lock/bin/pip freeze > constraints-dev.txt

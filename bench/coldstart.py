@@ -73,7 +73,7 @@ class ColdStartResult:
 
 
 def memory_sizes() -> dict[str, int]:
-    from tests.support.template import load_template
+    from local.template import load_template
 
     template = load_template()
     default = int(template["Globals"]["Function"].get("MemorySize", 128))
@@ -149,7 +149,7 @@ class Pipeline:
         from moto.server import ThreadedMotoServer
 
         from bench import motofast
-        from tests.support.template import create_resources
+        from local.template import create_resources
 
         motofast.install()
         import logging

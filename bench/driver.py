@@ -1,6 +1,6 @@
 """Drive the real handlers in-process on moto, the way API Gateway, SQS and the schedule invoke them on AWS.
 
-Resources come from template.yaml (tests/support/template.py); events start from the events/*.json files that
+Resources come from template.yaml (local/template.py); events start from the events/*.json files that
 `sam local invoke` uses. Only public entry points are used: the handlers' `lambda_handler(event, context)`.
 """
 
@@ -227,7 +227,7 @@ class Driver:
         import boto3
         from moto import mock_aws
 
-        from tests.support.template import create_resources
+        from local.template import create_resources
 
         fake_credentials()
         self._mock = mock_aws()
@@ -253,7 +253,7 @@ class Driver:
             self.stop()
 
     def capacity_meter(self) -> CapacityMeter:
-        from tests.support.template import resources as template_resources
+        from local.template import resources as template_resources
 
         ((_, table),) = template_resources("AWS::DynamoDB::Table").items()
         return CapacityMeter(self.session.client("dynamodb"), TableShape.from_template(table["Properties"]))

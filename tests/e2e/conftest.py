@@ -1,4 +1,4 @@
-"""End-to-end fixtures: the local stack (`python -m tests.local_stack`) as a subprocess, driven over real HTTP."""
+"""End-to-end fixtures: the local stack (`python -m local`) as a subprocess, driven over real HTTP."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import NamedTuple
 
 import pytest
 
-from tests.local_stack.client import LocalStackClient
-from tests.local_stack.process import StackNotReady, running_stack
+from local.client import LocalStackClient
+from local.process import StackNotReady, running_stack
 
 E2E_DIR = Path(__file__).resolve().parent
 LOG_TAIL = 20_000

@@ -9,8 +9,8 @@ import time
 import jwt
 import pytest
 
+from local.jwt_local import AUDIENCE, ISSUER, mint_token
 from tests.e2e.conftest import LocalStackHandle
-from tests.local_stack.jwt_local import AUDIENCE, ISSUER, mint_token
 
 pytestmark = pytest.mark.e2e
 

@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
+from local import demo
+from local.client import wait_until
 from tests.e2e.conftest import LocalStackHandle
-from tests.local_stack import demo
-from tests.local_stack.client import wait_until
 
 pytestmark = pytest.mark.e2e
 

@@ -15,8 +15,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from local.template import LocalResources, create_resources
 from tests.conftest import FakeLambdaContext, load_event
-from tests.support.template import LocalResources, create_resources
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 

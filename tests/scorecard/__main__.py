@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from local.template import ROOT
 from tests.scorecard.core import CheckResult, PytestCheck, run_pytest
-from tests.support.template import ROOT
 
 H = "tests/handlers"
 S = "tests/scorecard"

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.support.template import ROOT
+from local.template import ROOT
 
 
 @dataclass

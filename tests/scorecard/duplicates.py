@@ -20,8 +20,8 @@ from typing import Any
 
 import httpx
 
-from tests.local_stack.client import wait_until
-from tests.local_stack.jwt_local import PLATFORM_SCOPE, mint_token
+from local.client import wait_until
+from local.jwt_local import PLATFORM_SCOPE, mint_token
 from tests.scorecard.core import CheckResult
 from tests.scorecard.localstack import RunningStack, local_stack, server_errors
 

@@ -28,8 +28,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.local_stack.client import wait_until
-from tests.local_stack.jwt_local import PLATFORM_SCOPE, mint_token
+from local.client import wait_until
+from local.jwt_local import PLATFORM_SCOPE, mint_token
 from tests.scorecard.core import CheckResult
 from tests.scorecard.localstack import RunningStack, local_stack, server_errors
 

@@ -1,4 +1,4 @@
-"""The local stack (`python -m tests.local_stack`) as a subprocess for the checks that go over real HTTP."""
+"""The local stack (`python -m local`) as a subprocess for the checks that go over real HTTP."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import boto3
 
-from tests.local_stack.process import running_stack
+from local.process import running_stack
 
 STARTUP_TIMEOUT = 60.0
 

@@ -100,7 +100,7 @@ def _install_recorder() -> None:
 
 
 def _wrap_handlers() -> None:
-    from tests.support.template import resources
+    from local.template import resources
 
     for logical_id, resource in resources("AWS::Serverless::Function").items():
         name = str(resource["Properties"]["CodeUri"]).rstrip("/").split("/")[-1]

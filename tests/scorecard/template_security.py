@@ -16,8 +16,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from local.template import ROOT, TEMPLATE, load_template, resources
 from tests.scorecard.core import CheckResult
-from tests.support.template import ROOT, TEMPLATE, load_template, resources
 
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 CFN_LINT = ROOT / ".venv-tools" / "bin" / "cfn-lint"

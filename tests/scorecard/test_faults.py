@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from local.template import load_template
 from tests.handlers.conftest import Stack
 from tests.scorecard.faults import aws_error, inject
-from tests.support.template import load_template
 
 SUBMIT = "report_intake/submit_report.json"
 DECIDE = "case_api/decide_case.json"

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from moto.backends import get_backend
 
+from local.template import ROOT, load_template
 from tests.handlers.conftest import Stack
-from tests.support.template import ROOT, load_template
 
 PHONE = "+44 7700 900461"
 ADDRESS = "27 Cranbrook Road, Bristol BS6 7BS"

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from local.template import load_template, sqs_event_sources
 from tests.handlers.conftest import Stack
-from tests.support.template import load_template, sqs_event_sources
 
 POISONS = {
     "not JSON": "{not json",

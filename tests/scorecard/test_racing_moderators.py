@@ -19,7 +19,7 @@ import boto3
 import pytest
 import requests
 
-from tests.support.template import LocalResources, create_resources
+from local.template import LocalResources, create_resources
 
 MODERATORS = 8
 ROUNDS = 4
@@ -38,7 +38,7 @@ class Served:
 
 @pytest.fixture
 def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
-    from tests.local_stack.stack import LocalMotoServer
+    from local.stack import LocalMotoServer
 
     server = LocalMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

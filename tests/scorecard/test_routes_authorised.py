@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
+from local.template import http_routes, resources
 from tests.conftest import EVENTS
 from tests.handlers.conftest import Stack
-from tests.support.template import http_routes, resources
 
 PLATFORM_SCOPE = "consent-guard/platform"
 # Routes documented as public (README, OpenAPI `security: []`). There are none: every route needs a token.

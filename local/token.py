@@ -1,7 +1,7 @@
 """Mint a token the local stack accepts.
 
-    python -m tests.local_stack.token --sub alice --groups "moderators,admins"
-    python -m tests.local_stack.token --sub partner-platform --scope "consent-guard/platform"
+    python -m local.token --sub alice --groups "moderators,admins"
+    python -m local.token --sub partner-platform --scope "consent-guard/platform"
 
 Prints only the token, so `TOKEN=$(make -s token SUB=alice)` works.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from tests.local_stack.jwt_local import PLATFORM_SCOPE, TRUSTED_FLAGGER_GROUP, mint_token
+from local.jwt_local import PLATFORM_SCOPE, TRUSTED_FLAGGER_GROUP, mint_token
 
 __all__ = ["PLATFORM_SCOPE", "TRUSTED_FLAGGER_GROUP", "main", "mint_token"]
 
@@ -20,7 +20,7 @@ def _split(value: str, sep: str) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m tests.local_stack.token", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m local.token", description=__doc__.splitlines()[0])
     parser.add_argument("--sub", required=True, help="subject: a user id, or a platform client id with --scope")
     parser.add_argument("--groups", default="", help="comma-separated Cognito groups, e.g. moderators,admins")
     parser.add_argument(

@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from tests.local_stack.lambdas import LocalFunction
+from local.lambdas import LocalFunction
 
 log = logging.getLogger("local_stack.openapi")
 
@@ -38,7 +38,7 @@ def merged_openapi(functions: Iterable[LocalFunction], routes: list[dict[str, An
         "info": {
             "title": TITLE,
             "version": version,
-            "description": "Served by the local stack (tests/local_stack); merged from each function's resolver.",
+            "description": "Served by the local stack (local); merged from each function's resolver.",
         },
         "servers": [{"url": "/", "description": "local stack"}],
         "paths": {},

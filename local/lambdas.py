@@ -15,7 +15,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from tests.support.template import load_template, resources
+from local.template import load_template, resources
 
 log = logging.getLogger("local_stack.lambda")
 

@@ -18,8 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, unquote
 
-from tests.local_stack.jwt_local import TokenRejected, bearer_token, gateway_claims, verify_token
-from tests.local_stack.lambdas import ACCOUNT_ID, FunctionNotLoaded, LocalFunction
+from local.jwt_local import TokenRejected, bearer_token, gateway_claims, verify_token
+from local.lambdas import ACCOUNT_ID, FunctionNotLoaded, LocalFunction
 
 log = logging.getLogger("local_stack.gateway")
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import jwt
 
-from tests.support.template import ROOT
+from local.template import ROOT
 
 KEY_FILE = ROOT / ".local" / "jwt-dev-key"
 ISSUER = "consent-guard-local"

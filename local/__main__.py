@@ -1,4 +1,4 @@
-"""`make run`: python -m tests.local_stack [--port 3000] [--schedule-seconds 60] [--visibility-timeout 5] ..."""
+"""`make run`: python -m local [--port 3000] [--schedule-seconds 60] [--visibility-timeout 5] ..."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from tests.support.template import ROOT
+from local.template import ROOT
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m tests.local_stack",
+        prog="python -m local",
         description="Run consent-guard locally: moto for AWS, the template's functions behind an emulated HTTP API.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to serve the HTTP API on (default 127.0.0.1)")
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("werkzeug", "botocore", "boto3", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING if noisy != "werkzeug" else logging.ERROR)
 
-    from tests.local_stack.stack import LocalStack, StackConfig  # moto and boto3 imports: after arguments parse
+    from local.stack import LocalStack, StackConfig  # moto and boto3 imports: after arguments parse
 
     stop = threading.Event()
 

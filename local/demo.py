@@ -1,7 +1,7 @@
 """A full story against a running local stack, over real HTTP: context in, reports in, decisions and notifications out.
 
     make run     # in one terminal
-    make demo    # in another: PYTHONPATH=shared python -m tests.local_stack.demo --url http://127.0.0.1:3000
+    make demo    # in another: PYTHONPATH=shared python -m local.demo --url http://127.0.0.1:3000
 
 Every run uses fresh ids (a random suffix), so the demo can be run again and again against the same stack. Each
 step is a small function in STEPS; a step that doesn't see what it expects within the timeout stops the demo with
@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 import httpx
 
-from tests.local_stack.client import LocalStackClient, wait_until
+from local.client import LocalStackClient, wait_until
 
 DEFAULT_URL = "http://127.0.0.1:3000"
 DEFAULT_TIMEOUT = 30.0
@@ -539,7 +539,7 @@ def run_story(story: Story, steps: Iterable[Step] = STEPS) -> None:
 
 
 def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.local_stack.demo", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m local.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--url", default=DEFAULT_URL, help=f"base URL of the running local stack ({DEFAULT_URL})")
     parser.add_argument(
         "--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds to wait for each asynchronous outcome"

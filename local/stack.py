@@ -15,8 +15,8 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
-from tests.local_stack.gateway import Gateway, HttpServer
-from tests.local_stack.lambdas import (
+from local.gateway import Gateway, HttpServer
+from local.lambdas import (
     FunctionNotLoaded,
     LocalFunction,
     async_retry_attempts,
@@ -24,9 +24,9 @@ from tests.local_stack.lambdas import (
     on_failure_destination,
     schedule_events,
 )
-from tests.local_stack.openapi import merged_openapi
-from tests.local_stack.pollers import EventTap, ScheduledInvoker, Scheduler, SqsPoller, redrive, wait_for_threads
-from tests.support.template import ROOT, LocalResources, create_resources, http_routes, resources, sqs_event_sources
+from local.openapi import merged_openapi
+from local.pollers import EventTap, ScheduledInvoker, Scheduler, SqsPoller, redrive, wait_for_threads
+from local.template import ROOT, LocalResources, create_resources, http_routes, resources, sqs_event_sources
 
 log = logging.getLogger("local_stack")
 

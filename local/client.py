@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from tests.local_stack.jwt_local import PLATFORM_SCOPE, TRUSTED_FLAGGER_GROUP, mint_token
+from local.jwt_local import PLATFORM_SCOPE, TRUSTED_FLAGGER_GROUP, mint_token
 
 
 def wait_until[T](predicate: Callable[[], T], timeout: float = 10.0, interval: float = 0.2, message: str = "") -> T:

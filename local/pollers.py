@@ -12,7 +12,7 @@ from collections import deque
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.local_stack.lambdas import ACCOUNT_ID, Invocation, LocalFunction
+from local.lambdas import ACCOUNT_ID, Invocation, LocalFunction
 
 log = logging.getLogger("local_stack.pollers")
 

@@ -1,6 +1,6 @@
 """Move every message of a dead-letter queue back to its source queue on a running local stack.
 
-python -m tests.local_stack.redrive --url http://127.0.0.1:3000 --queue NotificationDLQ
+python -m local.redrive --url http://127.0.0.1:3000 --queue NotificationDLQ
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import httpx
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.local_stack.redrive", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m local.redrive", description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="http://127.0.0.1:3000", help="base URL of the local stack")
     parser.add_argument("--queue", default="NotificationDLQ", help="logical id of the DLQ in template.yaml")
     args = parser.parse_args(argv)

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.support.template import ROOT
+from local.template import ROOT
 
 STARTUP_TIMEOUT = 60.0
 
@@ -21,13 +21,13 @@ class StackNotReady(RuntimeError):
 
 @contextmanager
 def running_stack(workdir: Path, *extra_args: str, timeout: float = STARTUP_TIMEOUT) -> Iterator[tuple[str, Path]]:
-    """Start `python -m tests.local_stack`, wait (bounded) until it serves, yield (base URL, log); stop it after."""
+    """Start `python -m local`, wait (bounded) until it serves, yield (base URL, log); stop it after."""
     ready, log = workdir / "ready", workdir / "stack.log"
     env = {**os.environ, "PYTHONPATH": "shared", "PYTHONUNBUFFERED": "1"}
     command = [
         sys.executable,
         "-m",
-        "tests.local_stack",
+        "local",
         "--port",
         "0",
         "--moto-port",
