@@ -13,7 +13,7 @@ PYTHON313 ?= $(shell for c in python3.13 $$HOME/.pyenv/versions/3.13*/bin/python
 	&& { PYENV_VERSION=$$(ls $$HOME/.pyenv/versions 2>/dev/null | grep '^3\.13' | tail -1) $$c -c 'import sys; print(sys.executable)'; break; }; done)
 PORT ?= 3000
 
-.PHONY: help venv tools lint typecheck validate build test test-unit test-handlers test-e2e scorecard run demo token redrive clean lock
+.PHONY: help venv tools lint typecheck validate build deploy test test-unit test-handlers test-e2e scorecard run reset demo token redrive clean lock
 
 help: ## this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -44,13 +44,19 @@ lint: venv ## ruff + mypy
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy shared functions
 
-validate: tools ## sam validate --lint and cfn-lint (with the serverless rules)
+validate: tools ## sam validate --lint (with samconfig.toml's environments) and cfn-lint (with the serverless rules)
 	SAM_CLI_TELEMETRY=0 $(TOOLS)/bin/sam validate --lint --template template.yaml
+	SAM_CLI_TELEMETRY=0 $(TOOLS)/bin/sam validate --config-file samconfig.toml --config-env default --template template.yaml
+	SAM_CLI_TELEMETRY=0 $(TOOLS)/bin/sam validate --config-file samconfig.toml --config-env prod --template template.yaml
 	$(TOOLS)/bin/cfn-lint template.yaml --append-rules cfn_lint_serverless.rules
 
 build: venv tools ## sam build for python3.13/arm64, then precompile bytecode (Lambda's code dir is read-only)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(TOOLS)/bin/sam build --cached --parallel
 	$(PY) -m compileall -q -j 0 --invalidation-mode unchecked-hash .aws-sam/build
+
+ENV ?= default
+deploy: build ## sam deploy with samconfig.toml's environment: make deploy [ENV=prod]
+	SAM_CLI_TELEMETRY=0 $(TOOLS)/bin/sam deploy --config-file samconfig.toml --config-env $(ENV)
 
 test-unit: venv ## pure unit tests (no sockets)
 	$(VENV)/bin/pytest -q tests/unit
@@ -71,8 +77,11 @@ scorecard: venv tools $(CHECKOV)/.installed ## issue 7's security & reliability 
 bench: venv build ## benchmarks (not tests): cold start, AWS calls, overhead, storm, re-review, policy, memory, cost
 	PYTHONPATH=shared $(PY) -m bench $(BENCH_ARGS)
 
-run: venv ## the whole system locally: moto + HTTP API on http://127.0.0.1:$(PORT)
-	PYTHONPATH=shared $(PY) -m local --port $(PORT)
+run: venv ## the whole system locally on http://127.0.0.1:$(PORT), state kept in .local/state (RESET=1: start clean)
+	PYTHONPATH=shared $(PY) -m local --port $(PORT) $(if $(filter 1 yes true,$(RESET)),--reset)
+
+reset: ## delete the local stack's saved state (.local/state); the next `make run` starts clean
+	rm -rf .local/state
 
 demo: venv ## drive a full story against the running local stack
 	PYTHONPATH=shared $(PY) -m local.demo --url http://127.0.0.1:$(PORT)

@@ -38,6 +38,8 @@ class LocalOps(Protocol):
     def queue_counts(self) -> dict[str, dict[str, Any]]: ...
     def redrive(self, queue: str) -> tuple[int, dict[str, Any]]: ...
     def openapi(self) -> dict[str, Any]: ...
+    def get_clock(self) -> dict[str, Any]: ...
+    def move_clock(self, body: bytes) -> tuple[int, dict[str, Any]]: ...
 
 
 @dataclass
@@ -261,6 +263,8 @@ class Gateway:
             ("POST", re.compile(r"^/local/schedule/run$"), self._schedule),
             ("GET", re.compile(r"^/local/queues$"), lambda r: Response.json(200, self.ops.queue_counts())),
             ("POST", re.compile(r"^/local/queues/(?P<queue>[A-Za-z0-9]+)/redrive$"), self._redrive),
+            ("GET", re.compile(r"^/local/clock$"), lambda r: Response.json(200, self.ops.get_clock())),
+            ("POST", re.compile(r"^/local/clock$"), lambda r: Response.json(*self.ops.move_clock(r.body))),
         ]
 
     # ------------------------------------------------------------------ local-only routes
@@ -432,7 +436,7 @@ class HttpServer:
         self._host = host
         self._server = _Server((host, port), _Handler)
         self._server.gateway = gateway
-        self._thread = threading.Thread(target=self._server.serve_forever, name="http", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,), name="http", daemon=True)
 
     @property
     def base_url(self) -> str:
