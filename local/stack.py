@@ -342,8 +342,9 @@ class LocalStack:
             "try:",
             f'  make token SUB=alice GROUPS=moderators      # then: curl -H "Authorization: Bearer $TOKEN" {url}/...',
             f"  make demo{port_arg}",
+            f"  open {url}/console/                         # the moderator console (development sign-in)",
             f"  curl -s {url}/openapi.json                  # or open {url}/docs",
-            "local-only routes: /openapi.json /docs /local/health /local/events /local/queues "
-            "/local/schedule/run (POST) /local/queues/<DLQ>/redrive (POST)",
+            "local-only routes: /openapi.json /docs /console/ /local/token (POST) /local/health /local/events "
+            "/local/queues /local/schedule/run (POST) /local/queues/<DLQ>/redrive (POST)",
         ]
         return "\n".join(lines)
