@@ -17,6 +17,7 @@ def review_case(
     media: int = 2,
     text: str = "here are her card numbers <b>lol</b>",
     reporters: int = 1,
+    trusted_flagger: bool = False,
 ) -> dict[str, Any]:
     """A post with media, reported by bystanders: a case waiting in the review queue. Returns its ids."""
     suffix = secrets.token_hex(4)
@@ -34,7 +35,7 @@ def review_case(
     ).raise_for_status()
     case_id = ""
     for n in range(reporters):
-        reporter = stack.as_user(f"reporter-{suffix}-{n}")
+        reporter = stack.as_user(f"reporter-{suffix}-{n}", trusted_flagger=trusted_flagger and n == 0)
         accepted = reporter.post(
             "/reports",
             json={
