@@ -50,6 +50,7 @@ DOCS_HTML = b"""<!doctype html>
 <head>
   <meta charset="utf-8">
   <title>consent-guard API (local)</title>
+  <link rel="icon" href="data:,">
   <link rel="stylesheet" href="/docs/assets/swagger-ui.css">
 </head>
 <body>

@@ -211,3 +211,18 @@ def test_attacker_controlled_text_renders_as_inert_text(console: Any, local_stac
     # the token is in this tab's session storage only, never in local storage or the address
     assert page.evaluate("() => localStorage.length") == 0
     assert "eyJ" not in page.url
+
+
+def test_api_docs_render_offline_from_our_own_origin(browser: Any, local_stack: LocalStackHandle) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    elsewhere: list[str] = []
+    page.on(
+        "request",
+        lambda r: None if r.url.startswith(local_stack.url) or r.url.startswith("data:") else elsewhere.append(r.url),
+    )
+    page.goto(f"{local_stack.url}/docs")
+    expect(page.locator(".opblock").first).to_be_visible(timeout=TIMEOUT_MS)
+    assert page.locator(".opblock-summary-path", has_text="/cases/{case_id}/media-views").count() == 1
+    assert elsewhere == []
+    context.close()
