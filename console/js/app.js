@@ -609,10 +609,31 @@ function submitButtons(state, ready, submit) {
   );
 }
 
-function reviewActions(state) {
+function claimLine(state) {
   const view = state.view;
   const me = auth.person().sub;
   const claim = view.case.claimed_by && new Date(view.case.claim_expires_at).getTime() > Date.now() ? view.case.claimed_by : null;
+  state.claim = async () => {
+    if (claim === me) return;
+    try {
+      const claimed = await api.claim(c(state));
+      say(`You claimed ${c(state)} until ${when(claimed.claim_expires_at)}.`, "ok");
+      await showCase(c(state), { ...state, result: null });
+    } catch (err) {
+      state.result = err instanceof ApiError && err.status === 409 ? { kind: "conflict", body: err.body } : { kind: "error", text: errorText(err) };
+      renderCase(state);
+    }
+  };
+  return h(
+    "p",
+    { id: "claim-status" },
+    claim ? (claim === me ? `Claimed by you until ${when(view.case.claim_expires_at)}.` : `Claimed by ${claim} until ${when(view.case.claim_expires_at)}.`) : "Not claimed. ",
+    claim === me ? "" : h("button", { type: "button", id: "claim", "aria-keyshortcuts": "c", disabled: Boolean(claim), onclick: () => state.claim() }, "Claim ", h("kbd", {}, "c")),
+  );
+}
+
+function reviewActions(state) {
+  const view = state.view;
   const outcomes = h(
     "fieldset",
     { class: "outcomes" },
@@ -653,25 +674,10 @@ function reviewActions(state) {
     }
   };
   state.submit = submit;
-  state.claim = async () => {
-    try {
-      const claimed = await api.claim(c(state));
-      say(`You claimed ${c(state)} until ${when(claimed.claim_expires_at)}.`, "ok");
-      await showCase(c(state), { ...state, result: null });
-    } catch (err) {
-      state.result = err instanceof ApiError && err.status === 409 ? { kind: "conflict", body: err.body } : { kind: "error", text: errorText(err) };
-      renderCase(state);
-    }
-  };
   return section(
     "Decide",
     "actions",
-    h(
-      "p",
-      { id: "claim-status" },
-      claim ? (claim === me ? `Claimed by you until ${when(view.case.claim_expires_at)}.` : `Claimed by ${claim} until ${when(view.case.claim_expires_at)}.`) : "Not claimed. ",
-      claim === me ? "" : h("button", { type: "button", id: "claim", "aria-keyshortcuts": "c", disabled: Boolean(claim), onclick: () => state.claim() }, "Claim ", h("kbd", {}, "c")),
-    ),
+    claimLine(state),
     outcomes,
     ruleSelect(state, state.outcome === "escalate" ? null : state.outcome),
     unfounded,
@@ -732,11 +738,11 @@ function appealActions(state) {
     }
   };
   state.submit = submit;
-  state.claim = null;
   return section(
     "Decide the appeal",
     "actions",
     rule,
+    own ? null : claimLine(state),
     results,
     state.outcome === "overturn" ? ruleSelect(state, overturnTo) : null,
     noteField(state),
@@ -782,6 +788,7 @@ function bindCaseKeys(state) {
   } else if (c0.state === "appealed" && auth.has("appeals") && state.view.decision?.decided_by !== auth.person().sub) {
     const overturnTo = state.view.decision && state.view.decision.outcome === "remove" ? "no_violation" : "remove";
     Object.assign(keys, {
+      c: () => state.claim && state.claim(),
       u: () => choose(state, "uphold", null),
       o: () => choose(state, "overturn", overturnTo),
       s: () => state.submit && state.submit(false),
