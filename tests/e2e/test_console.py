@@ -118,6 +118,14 @@ def test_moderator_reveals_claims_and_decides_with_the_keyboard(console: Any, lo
     expect(page.locator("li.media").nth(1)).to_have_class(re.compile(r"\bconcealed\b"))
     expect(page.locator("#timeline li[data-type='media_viewed']")).to_contain_text("mod-keys")
 
+    # every control of the case view has an accessible name
+    unlabelled = page.evaluate(
+        """() => [...document.querySelectorAll('main button, main input, main select, main textarea, main a')]
+            .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.textContent.trim())
+            .map(e => e.outerHTML.slice(0, 80))"""
+    )
+    assert unlabelled == []
+
     # claim, remove, the statement of reasons previewed, submit: all from the keyboard
     page.locator("body").focus()
     page.keyboard.press("c")
@@ -226,3 +234,13 @@ def test_api_docs_render_offline_from_our_own_origin(browser: Any, local_stack: 
     assert page.locator(".opblock-summary-path", has_text="/cases/{case_id}/media-views").count() == 1
     assert elsewhere == []
     context.close()
+
+
+def test_the_moderators_shared_inbox(console: Any) -> None:
+    tab = console().sign_in("mod-inbox", "moderators")
+    page = tab.page
+    with page.expect_response(lambda r: "/me/notifications" in r.url) as answered:
+        page.keyboard.press("3")
+    assert "inbox=moderators" in answered.value.url and answered.value.status == 200
+    expect(page.locator("#inbox-select")).to_have_value("moderators")
+    expect(page.locator("#inbox")).to_contain_text("Shared inbox: moderators")
