@@ -63,7 +63,8 @@ def decide(stack: LocalStackClient, case_id: str, moderator: str, groups: tuple[
     client = stack.as_user(moderator, groups=list(groups))
     claimed = client.post(f"/cases/{case_id}/claim")
     claimed.raise_for_status()
-    rules = client.get("/policy/rules", params={"category": "financial_information"}).json()
+    category = client.get(f"/cases/{case_id}").json()["case"]["category"]
+    rules = client.get("/policy/rules", params={"category": category}).json()
     rule = rules["outcomes"]["remove"][0]["rule_id"]
     decided = client.post(
         f"/cases/{case_id}/decisions", json={"outcome": "remove", "rule_id": rule, "version": claimed.json()["version"]}
