@@ -420,6 +420,7 @@ class LocalStack:
             f"  API          {url}                (every route needs a token)",
             f"  OpenAPI      {url}/openapi.json",
             f"  Swagger UI   {url}/docs",
+            f"  console      {url}/console/        (the moderator console; development sign-in)",
             "  token        make token SUB=alice [GROUPS=moderators] [SCOPE=consent-guard/platform]",
             f"  state        {state}",
             f'  clock        {url}/local/clock   (POST {{"advance": "P15D"}} moves time and runs the schedule)',
@@ -441,7 +442,7 @@ class LocalStack:
             "",
             "try:",
             f'  TOKEN=$(make -s token SUB=alice); curl -H "Authorization: Bearer $TOKEN" {url}/me/notifications',
-            "local-only routes: /openapi.json /docs /local/health /local/events /local/queues /local/clock "
-            "/local/schedule/run (POST) /local/queues/<DLQ>/redrive (POST)",
+            "local-only routes: /openapi.json /docs /console/ /local/token (POST) /local/health /local/events "
+            "/local/queues /local/clock /local/schedule/run (POST) /local/queues/<DLQ>/redrive (POST)",
         ]
         return "\n".join(lines)
