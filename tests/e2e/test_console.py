@@ -27,6 +27,7 @@ LAUNCH_ARGS = [
     "--no-first-run",
 ]
 TIMEOUT_MS = 15_000
+expect.set_options(timeout=TIMEOUT_MS)  # assertions wait as long as actions: a loaded CI machine is slow, not wrong
 
 
 @pytest.fixture(scope="module")
