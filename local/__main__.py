@@ -51,6 +51,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="let different functions run at the same time (default: one invocation at a time in the whole process, "
         "because the functions share the layer's module-level objects here; see docs/local-stack.md)",
     )
+    parser.add_argument(
+        "--tdb-rate",
+        type=float,
+        default=200.0,
+        help="the fake Transparency Database answers 429 above this many requests per second (default 200, as the "
+        "real one per user; 0 = no limit)",
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging (local routes, raw HTTP lines)")
     return parser.parse_args(argv)
 
@@ -88,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
             code_root=args.code_root.resolve(),
             ready_file=args.ready_file,
             serial=not args.concurrent,
+            tdb_rate=args.tdb_rate,
         )
     )
     try:

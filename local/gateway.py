@@ -38,6 +38,7 @@ class LocalOps(Protocol):
     def queue_counts(self) -> dict[str, dict[str, Any]]: ...
     def redrive(self, queue: str) -> tuple[int, dict[str, Any]]: ...
     def openapi(self) -> dict[str, Any]: ...
+    def tdb_statements(self) -> dict[str, Any]: ...
 
 
 @dataclass
@@ -261,6 +262,7 @@ class Gateway:
             ("POST", re.compile(r"^/local/schedule/run$"), self._schedule),
             ("GET", re.compile(r"^/local/queues$"), lambda r: Response.json(200, self.ops.queue_counts())),
             ("POST", re.compile(r"^/local/queues/(?P<queue>[A-Za-z0-9]+)/redrive$"), self._redrive),
+            ("GET", re.compile(r"^/local/tdb$"), lambda r: Response.json(200, self.ops.tdb_statements())),
         ]
 
     # ------------------------------------------------------------------ local-only routes

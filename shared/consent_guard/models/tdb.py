@@ -7,11 +7,12 @@ stored for submission, and the local fake database (local/tdb.py) validates with
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Literal, Self, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 PUID_PATTERN = r"^[a-zA-Z0-9\-_]+$"
 PUID_MAX = 500
@@ -199,6 +200,18 @@ Puid = Annotated[str, StringConstraints(pattern=PUID_PATTERN, min_length=1, max_
 Url500 = Annotated[str, StringConstraints(pattern=r"^https?://[^\s/$.?#][^\s]*$", max_length=500)]
 YesNo = Literal["Yes", "No"]
 
+
+def _ymd(value: object) -> object:
+    """`date_format:Y-m-d`: a string YYYY-MM-DD (or a date in Python), never a timestamp or a date-time."""
+    if isinstance(value, datetime) or not isinstance(value, str | date):
+        raise ValueError("a date must be given as YYYY-MM-DD")
+    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("a date must be given as YYYY-MM-DD")
+    return value
+
+
+Ymd = Annotated[date, BeforeValidator(_ymd)]
+
 CONTENT_DATE_RANGE = (date(2000, 1, 1), date(2038, 1, 1))
 APPLICATION_DATE_RANGE = (date(2020, 1, 1), date(2038, 1, 1))
 END_DATE_MAX = date(2038, 1, 1)
@@ -240,12 +253,12 @@ class Statement(BaseModel):
 
     territorial_scope: list[EeaCountry] | None = None
     content_language: str | None = None
-    content_date: date
-    application_date: date
-    end_date_account_restriction: date | None = None
-    end_date_monetary_restriction: date | None = None
-    end_date_service_restriction: date | None = None
-    end_date_visibility_restriction: date | None = None
+    content_date: Ymd
+    application_date: Ymd
+    end_date_account_restriction: Ymd | None = None
+    end_date_monetary_restriction: Ymd | None = None
+    end_date_service_restriction: Ymd | None = None
+    end_date_visibility_restriction: Ymd | None = None
 
     decision_facts: Annotated[str, StringConstraints(min_length=1, max_length=5000)]
     source_type: SourceType
