@@ -20,7 +20,7 @@ from tests.conftest import load_event
 from tests.handlers.conftest import Stack
 from tests.handlers.test_cases import _appeal, _case, _decide, _decide_appeal, _in_review, _removed_automatically
 
-TOKEN_PARAMETER = "/consent-guard/test/tdb-api-token"
+TOKEN_PARAMETER = "/consent-guard/dev/tdb-api-token"  # the template default: the scorecard matches it to the role
 TOKEN = "tdb-token-for-tests-7Hq2"
 
 
