@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
-from bench import coldstart, cost, motofast, policy_bench, scenarios
+from bench import coldstart, cost, motofast, policy_bench, scenarios, tdb_bench
 from bench.awscalls import Recorder
 from bench.driver import FUNCTIONS
 from bench.report import Metric, closing_note, ratio, table, write_results
@@ -49,6 +49,8 @@ SIZES = {
     "rereview_large": 10000,
     "rereview_due": 100,
     "rereview_repeats": 3,
+    "tdb_statements": 1000,
+    "tdb_rounds": 3,
 }
 QUICK = {
     "rounds": 3,
@@ -60,6 +62,8 @@ QUICK = {
     "rereview_large": 3000,
     "rereview_due": 30,
     "rereview_repeats": 1,
+    "tdb_statements": 300,
+    "tdb_rounds": 2,
 }
 
 
@@ -84,8 +88,9 @@ def functions_log_to_file() -> Iterator[None]:
 
 
 class Bench:
-    def __init__(self, sizes: dict[str, int], out: TextIO) -> None:
+    def __init__(self, sizes: dict[str, int], out: TextIO, only: frozenset[str] = frozenset()) -> None:
         self.sizes = sizes
+        self.only = only  # run just these phases (the others are reported as not run)
         self.out = out
         self.results: dict[str, Any] = {}
         self.errors: dict[str, str] = {}
@@ -97,6 +102,9 @@ class Bench:
 
     def phase(self, name: str, title: str, run: Callable[[], Any]) -> None:
         """Run one benchmark; a failure is recorded (its metrics are reported as not measured), not fatal."""
+        if self.only and name not in self.only:
+            self.errors[name] = "not run (--only)"
+            return
         self.say(title)
         started = time.perf_counter()
         try:
@@ -134,6 +142,12 @@ class Bench:
             self._rereview,
         )
         self.phase("policy", "policy engine: CaseFacts of a varied set of cases, replayed on one core", self._policy)
+        self.phase(
+            "tdb",
+            f"statement submitter: {s['tdb_statements']} pending statements to the fake Transparency Database over "
+            f"HTTP, {s['tdb_rounds']}x",
+            lambda: tdb_bench.submissions_per_second(s["tdb_statements"], s["tdb_rounds"]),
+        )
 
     def _pipeline(self) -> tuple[scenarios.PipelineRun, scenarios.PipelineRun]:
         return scenarios.one_report(self.recorder)
@@ -322,6 +336,25 @@ def policy_metrics(policy: tuple[policy_bench.PolicyRate, list[str]]) -> list[Me
     ]
 
 
+def tdb_metrics(result: tdb_bench.SubmitResult) -> list[Metric]:
+    low, high = result.spread
+    cpu_rate = statistics.median(r.statements / r.cpu_s for r in result.runs)
+    batched = all(r.requests == -(-r.statements // 100) and r.accepted == r.statements for r in result.runs)
+    return [
+        Metric(
+            "tdb.submissions_per_second",
+            result.per_second,
+            "statements/s",
+            None,
+            None,
+            "one request per 100 statements, each accepted once",
+            batched and result.per_second > 0,
+            why=f"wall {low:.0f}-{high:.0f}/s over {len(result.runs)} runs, {cpu_rate:.0f} per CPU second (moto and "
+            f"the fake database in the same process); requests {[r.requests for r in result.runs]}",
+        )
+    ]
+
+
 def cost_metrics(priced: cost.CostModel) -> list[Metric]:
     top = sorted((line for line in priced.lines if line.in_goal), key=lambda line: -line.usd_per_million)[:3]
     return [
@@ -364,6 +397,7 @@ def all_metrics(bench: Bench) -> tuple[list[Metric], dict[str, Any]]:
         ("storm", ["storm.case_item_writes", "storm.latency_ratio"], storm_metrics),
         ("rereview", ["rereview.scaling_ratio"], rereview_metrics),
         ("policy", ["policy.decisions_per_s"], policy_metrics),
+        ("tdb", ["tdb.submissions_per_second"], tdb_metrics),
     ]
     for name, names, build in sections:
         metrics += build(r[name]) if name in r else not_measured(names, e[name])
@@ -482,6 +516,23 @@ def details(bench: Bench, priced: cost.CostModel | None, priced_further: cost.Co
     if "policy" in r:
         rate, failures = r["policy"]
         out["policy"] = {"distinct_facts": rate.distinct_facts, "outcomes": rate.outcomes, "failures": failures}
+    if "tdb" in r:
+        t: tdb_bench.SubmitResult = r["tdb"]
+        out["tdb"] = {
+            "method": "one StatementSubmitter draining pending statements (moto, in process) over http.client to "
+            "local/tdb.py on 127.0.0.1; wall time and this process's CPU time (moto and the fake included)",
+            "runs": [
+                {
+                    "statements": run.statements,
+                    "wall_s": round(run.wall_s, 3),
+                    "cpu_s": round(run.cpu_s, 3),
+                    "requests": run.requests,
+                    "per_second": round(run.per_second, 1),
+                    "per_cpu_second": round(run.statements / run.cpu_s, 1),
+                }
+                for run in t.runs
+            ],
+        }
     return out
 
 
@@ -526,10 +577,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, to try the bench out (not a result)")
     parser.add_argument("--out", type=Path, default=RESULTS, help=f"default: {RESULTS}")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        help="run only this phase (repeatable): cold, pipeline, overhead, storm, rereview, policy, tdb",
+    )
     args = parser.parse_args(argv)
     out: TextIO = os.fdopen(os.dup(1), "w", buffering=1)
     warnings.filterwarnings("ignore", message="No application metrics to publish")
-    bench = Bench(SIZES | (QUICK if args.quick else {}), out)
+    bench = Bench(SIZES | (QUICK if args.quick else {}), out, frozenset(args.only))
     started = time.perf_counter()
     with functions_log_to_file():
         bench.run()

@@ -13,7 +13,7 @@ from consent_guard.config import SubmissionMode, submitter_settings
 from consent_guard.observability import logger
 from consent_guard.repository.statements import StatementRepository
 from consent_guard.services.statements import StatementSubmitter, monotonic_budget
-from consent_guard.transparency_db import TdbClient, api_token
+from consent_guard.transparency_db import TdbClient, TdbUnauthorized, api_token
 
 RESERVE_MS = 5000  # stop starting batches this long before the invocation's timeout
 
@@ -36,5 +36,9 @@ def run_statement_submitter(event: Mapping[str, Any], context: LambdaContext) ->
     service = submitter()
     if service.client is not None:
         service.client.budget = monotonic_budget(context.get_remaining_time_in_millis, RESERVE_MS)
-    summary = service.run(context.get_remaining_time_in_millis, RESERVE_MS)
+    try:
+        summary = service.run(context.get_remaining_time_in_millis, RESERVE_MS)
+    except TdbUnauthorized:
+        api_token.cache_clear()  # a new token may have replaced the old one: read the parameter again next run
+        raise
     return asdict(summary)

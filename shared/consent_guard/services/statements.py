@@ -141,11 +141,12 @@ class StatementSubmitter:
         now = self.clock()
         if reply.status == 201:
             created = {str(s.get("puid")): s for s in reply.body.get("statements", []) if isinstance(s, dict)}
-            for pending in batch:
-                found = created.get(pending.puid, {})
-                if self.repository.mark_submitted(pending, now, _str(found.get("uuid")), _str(found.get("permalink"))):
-                    summary.submitted += 1
-                    summary.puids.append(pending.puid)
+            accepted = [
+                (p, _str(created.get(p.puid, {}).get("uuid")), _str(created.get(p.puid, {}).get("permalink")))
+                for p in batch
+            ]
+            summary.submitted += self.repository.mark_all_submitted(accepted, now)
+            summary.puids += [p.puid for p in batch]
             return
         if reply.status != 422:
             raise TdbUnavailable(f"unexpected answer {reply.status}")
