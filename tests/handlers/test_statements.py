@@ -376,10 +376,35 @@ def test_no_personal_data_reaches_a_statement(stack: Stack, tdb: FakeTransparenc
     status, _ = _decide(stack, waiting["case_id"], waiting["version"], rule_id="PIM-12", note=SEEDED)
     assert status == 200, _
 
+    # an appeal reason, on a reporter's appeal that turns no action into a removal
+    stack.http(
+        "report_intake/put_post_context.json",
+        path_params={"post_id": f"{ID_SEEDED}-post-9"},
+        body={
+            "author_id": f"{ID_SEEDED}-author",
+            "text": SEEDED,
+            "media": [{"media_id": f"{ID_SEEDED}-media-9", "media_type": "video"}],
+            "created_at": "2026-11-20T10:00:00Z",
+            "signals": {"public_interest": True},
+        },
+    )
+    stack.account_context(f"{ID_SEEDED}-reporter-9", public_figure=True)
+    case_id = stack.report(sub=f"{ID_SEEDED}-reporter-9", post_id=f"{ID_SEEDED}-post-9", description=SEEDED)["case_id"]
+    stack.run_pipeline()
+    status, _, _ = stack.http(
+        "case_api/appeal_case.json",
+        path_params={"case_id": case_id},
+        body={"reason": SEEDED},
+        sub=f"{ID_SEEDED}-reporter-9",
+    )
+    assert status == 200
+    status, _ = _decide_appeal(stack, case_id, _case(stack, case_id)["case"]["version"], "overturn", "PIM-8")
+    assert status == 200
+
     submit(stack)
 
     sent = json.dumps(tdb.accepted())
-    assert len(tdb.accepted()) == 2
+    assert len(tdb.accepted()) == 3
     for fragment in (NAME, PHONE, ADDRESS, EMAIL, ID_SEEDED, *FRAGMENTS):
         assert fragment not in sent, fragment
     assert "jane" not in sent.lower() and "7700" not in sent
