@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
-from bench import coldstart, cost, policy_bench, scenarios, soak
+from bench import coldstart, cost, policy_bench, scenarios, soak, tdb_bench
 from bench.awscalls import Recorder
 from bench.driver import FUNCTIONS
 from bench.report import Metric, closing_note, ratio, table, write_results
@@ -56,6 +56,8 @@ SIZES = {
     "soak_reports": 20_000,
     "soak_window": 1_000,
     "journal_rounds": 400,
+    "tdb_statements": 1000,
+    "tdb_rounds": 3,
 }
 QUICK = {
     "rounds": 3,
@@ -70,8 +72,10 @@ QUICK = {
     "soak_reports": 2_000,
     "soak_window": 300,
     "journal_rounds": 60,
+    "tdb_statements": 300,
+    "tdb_rounds": 2,
 }
-PHASES = ("cold", "pipeline", "overhead", "storm", "rereview", "policy", "soak")
+PHASES = ("cold", "pipeline", "overhead", "storm", "rereview", "policy", "soak", "tdb")
 
 
 def _short(function: str) -> str:
@@ -157,6 +161,12 @@ class Bench:
                 soak.soak(s["soak_reports"], s["soak_window"], log=log),
                 soak.journal_cost(s["journal_rounds"]),
             ),
+        )
+        self.phase(
+            "tdb",
+            f"statement submitter: {s['tdb_statements']} pending statements to the fake Transparency Database over "
+            f"HTTP, {s['tdb_rounds']}x",
+            lambda: tdb_bench.submissions_per_second(s["tdb_statements"], s["tdb_rounds"]),
         )
 
     def _pipeline(self) -> tuple[scenarios.PipelineRun, scenarios.PipelineRun]:
@@ -384,6 +394,25 @@ def policy_metrics(policy: tuple[policy_bench.PolicyRate, list[str]]) -> list[Me
     ]
 
 
+def tdb_metrics(result: tdb_bench.SubmitResult) -> list[Metric]:
+    low, high = result.spread
+    cpu_rate = statistics.median(r.statements / r.cpu_s for r in result.runs)
+    batched = all(r.requests == -(-r.statements // 100) and r.accepted == r.statements for r in result.runs)
+    return [
+        Metric(
+            "tdb.submissions_per_second",
+            result.per_second,
+            "statements/s",
+            None,
+            None,
+            "one request per 100 statements, each accepted once",
+            batched and result.per_second > 0,
+            why=f"wall {low:.0f}-{high:.0f}/s over {len(result.runs)} runs, {cpu_rate:.0f} per CPU second (moto and "
+            f"the fake database in the same process); requests {[r.requests for r in result.runs]}",
+        )
+    ]
+
+
 def cost_metrics(priced: cost.CostModel) -> list[Metric]:
     top = sorted((line for line in priced.lines if line.in_goal), key=lambda line: -line.usd_per_million)[:3]
     return [
@@ -431,6 +460,7 @@ def all_metrics(bench: Bench) -> tuple[list[Metric], dict[str, Any]]:
             [f"soak.{n}" for n in ("post_reports_p99_ratio", "rss_mb_per_1k_reports", "journal_cost_ratio")],
             soak_metrics,
         ),
+        ("tdb", ["tdb.submissions_per_second"], tdb_metrics),
     ]
     for name, names, build in sections:
         metrics += build(r[name]) if name in r else not_measured(names, e[name])
@@ -549,6 +579,23 @@ def details(bench: Bench, priced: cost.CostModel | None, priced_further: cost.Co
     if "policy" in r:
         rate, failures = r["policy"]
         out["policy"] = {"distinct_facts": rate.distinct_facts, "outcomes": rate.outcomes, "failures": failures}
+    if "tdb" in r:
+        t: tdb_bench.SubmitResult = r["tdb"]
+        out["tdb"] = {
+            "method": "one StatementSubmitter draining pending statements (moto, in process) over http.client to "
+            "local/tdb.py on 127.0.0.1; wall time and this process's CPU time (moto and the fake included)",
+            "runs": [
+                {
+                    "statements": run.statements,
+                    "wall_s": round(run.wall_s, 3),
+                    "cpu_s": round(run.cpu_s, 3),
+                    "requests": run.requests,
+                    "per_second": round(run.per_second, 1),
+                    "per_cpu_second": round(run.statements / run.cpu_s, 1),
+                }
+                for run in t.runs
+            ],
+        }
     return out
 
 

@@ -61,6 +61,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--reset", action="store_true", help="delete the saved state first and start clean")
     parser.add_argument("--in-memory", action="store_true", help="keep no state: everything is lost at exit")
     parser.add_argument("--fsync", action="store_true", help="fsync the journal on every change (power-loss safe)")
+    parser.add_argument(
+        "--tdb-rate",
+        type=float,
+        default=200.0,
+        help="the fake Transparency Database answers 429 above this many requests per second (default 200, as the "
+        "real one per user; 0 = no limit)",
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging (local routes, raw HTTP lines)")
     return parser.parse_args(argv)
 
@@ -104,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
             serial=not args.concurrent,
             state_dir=state_dir,
             fsync=args.fsync,
+            tdb_rate=args.tdb_rate,
         )
     )
     try:

@@ -488,6 +488,35 @@ def enforcement_events(story: Story) -> None:
     story.say.fact("no events for the public-figure and out-of-scope cases")
 
 
+def transparency_database(story: Story) -> None:
+    """The removals' statements of reasons, sent by the submitter (its schedule, run now) to the fake database."""
+    reader = staff(story, f"mod-{story.cast.suffix}", "moderators")
+    removed = [story.reports[name]["case_id"] for name in ("first_person", "contact")]
+
+    def delivered() -> list[dict[str, Any]] | None:
+        story.call(
+            story.stack.local, "POST", "/local/schedule/run", 200, params={"function": "StatementSubmitterFunction"}
+        )
+        views = [story.call(reader, "GET", f"/cases/{case_id}", 200)[1] for case_id in removed]
+        statements = [s for view in views for s in view.get("statements") or []]
+        story.last_seen = str([s["status"] for s in statements])
+        done = len(statements) >= len(removed) and all(s["status"] == "submitted" for s in statements)
+        return statements if done else None
+
+    statements: list[dict[str, Any]] = story.wait(delivered, "the removals' statements accepted by the database")
+    accepted = {s["puid"]: s for s in story.stack.tdb()["statements"]}
+    for statement in statements:
+        sent = accepted.get(statement["puid"])
+        if sent is None or sent["uuid"] != statement["tdb_uuid"]:
+            raise DemoFailed(f"statement {statement['puid']} is not the one the database holds")
+        story.say.fact(
+            f"{statement['puid']}  201 uuid {statement['tdb_uuid']}  {sent['category']}  "
+            f"{', '.join(sent.get('category_specification', []))}  {sent['automated_decision']}"
+        )
+        story.say.fact(f"  permalink {statement['permalink']}")
+    story.say.fact("GET /cases/{id} shows each statement's uuid and permalink to staff; GET /local/tdb lists them all")
+
+
 def queues(story: Story) -> None:
     dead: dict[str, int] = {}
     for name, q in story.stack.queues().items():
@@ -550,6 +579,7 @@ STEPS: list[Step] = [
     ("Invalid input, and someone else's report", invalid_input_and_other_peoples_reports),
     ("Notifications", notifications),
     ("Enforcement events on the bus (GET /local/events)", enforcement_events),
+    ("Statements of reasons in the EU Transparency Database (fake, GET /local/tdb)", transparency_database),
     ("Queues (GET /local/queues)", queues),
     ("The scheduled re-review, on demand", scheduled_review),
     ("Fifteen days later (the local clock moves): the wait for the person depicted ends", time_passes),

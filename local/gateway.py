@@ -41,6 +41,7 @@ class LocalOps(Protocol):
     def openapi(self) -> dict[str, Any]: ...
     def get_clock(self) -> dict[str, Any]: ...
     def move_clock(self, body: bytes) -> tuple[int, dict[str, Any]]: ...
+    def tdb_statements(self) -> dict[str, Any]: ...
 
 
 @dataclass
@@ -252,6 +253,7 @@ class Gateway:
             ("POST", re.compile(r"^/local/queues/(?P<queue>[A-Za-z0-9]+)/redrive$"), self._redrive),
             ("GET", re.compile(r"^/local/clock$"), lambda r: Response.json(200, self.ops.get_clock())),
             ("POST", re.compile(r"^/local/clock$"), lambda r: Response.json(*self.ops.move_clock(r.body))),
+            ("GET", re.compile(r"^/local/tdb$"), lambda r: Response.json(200, self.ops.tdb_statements())),
         ]
 
     # ------------------------------------------------------------------ local-only routes

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -30,7 +31,16 @@ from local.lambdas import (
 from local.openapi import merged_openapi
 from local.persistence import JournalingApp, RestoreSummary, StateStore, install_sqs_hooks
 from local.pollers import EventTap, ScheduledInvoker, Scheduler, SqsPoller, redrive, wait_for_threads
-from local.template import ROOT, LocalResources, create_resources, http_routes, resources, sqs_event_sources
+from local.tdb import FakeTdbServer, FakeTransparencyDatabase
+from local.template import (
+    ROOT,
+    LocalResources,
+    create_resources,
+    http_routes,
+    load_template,
+    resources,
+    sqs_event_sources,
+)
 
 log = logging.getLogger("local_stack")
 MAX_SCHEDULE_RUNS = 5
@@ -93,6 +103,7 @@ class StackConfig:
     serial: bool = True  # one invocation at a time across all functions (see docs/local-stack.md)
     state_dir: Path | None = None  # None: in memory only (nothing survives a restart)
     fsync: bool = False
+    tdb_rate: float = 200.0  # the fake Transparency Database answers 429 above this many requests per second
 
 
 def configure_environment(moto_url: str, region: str, resources_env: dict[str, str] | None = None) -> None:
@@ -143,6 +154,7 @@ class LocalStack:
         self._sqs: Any = None
         self._openapi: dict[str, Any] | None = None
         self._openapi_lock = threading.Lock()
+        self.tdb: FakeTdbServer | None = None
 
     @property
     def base_url(self) -> str:
@@ -181,6 +193,7 @@ class LocalStack:
         self.clock.install()
         configure_environment(self.moto_url, self.config.region, self.resources.environment())
         self._sqs = session.client("sqs")
+        self._start_fake_tdb(session)
         self._shorten_visibility_timeouts()
         self._warm_default_session()
 
@@ -219,6 +232,8 @@ class LocalStack:
         self.stop_event.set()
         if self.http is not None:
             self.http.stop()
+        if self.tdb is not None:
+            self.tdb.stop()
         wait_for_threads(self.threads, timeout=STOP_BUDGET_S)
         busy = [t.name for t in self.threads if t.is_alive()]
         if busy:
@@ -227,6 +242,24 @@ class LocalStack:
         self.clock.uninstall()
         if self.store is not None:
             self.store.close()
+
+    def _start_fake_tdb(self, session: boto3.session.Session) -> None:
+        """The fake Transparency Database, and the submitter pointed at it in sandbox mode with its token in SSM."""
+        token = secrets.token_urlsafe(24)
+        self.tdb = FakeTdbServer(FakeTransparencyDatabase(token, self.config.tdb_rate))
+        self.tdb.start()
+        parameter = str(load_template()["Parameters"]["TdbTokenParameter"]["Default"])
+        session.client("ssm").put_parameter(Name=parameter, Value=token, Type="SecureString", Overwrite=True)
+        os.environ.update(TDB_MODE="sandbox", TDB_BASE_URL=self.tdb.url, TDB_TOKEN_PARAMETER=parameter)
+        self.notes.append(
+            f"Transparency Database: a fake at {self.tdb.url} (sandbox mode, token in SSM {parameter}, "
+            f"429 above {self.config.tdb_rate:g} requests/s); GET /local/tdb lists what it accepted"
+        )
+
+    def tdb_statements(self) -> dict[str, Any]:
+        if self.tdb is None:
+            return {"accepted": 0, "statements": []}
+        return {**self.tdb.database.summary(), "statements": self.tdb.database.accepted()}
 
     def _shorten_visibility_timeouts(self) -> None:
         queues = resources("AWS::SQS::Queue")
@@ -247,7 +280,7 @@ class LocalStack:
         """Create boto3's default session and its loaders here, once: building clients concurrently from a
         fresh session in several threads (the functions' lazy clients) is not thread-safe."""
         boto3.setup_default_session(region_name=self.config.region)
-        for service in ("dynamodb", "sqs", "events", "sesv2"):
+        for service in ("dynamodb", "sqs", "events", "sesv2", "ssm"):
             boto3.client(service)
 
     def _start_pollers(self, session: boto3.session.Session) -> None:
@@ -443,6 +476,6 @@ class LocalStack:
             "try:",
             f'  TOKEN=$(make -s token SUB=alice); curl -H "Authorization: Bearer $TOKEN" {url}/me/notifications',
             "local-only routes: /openapi.json /docs /console/ /local/token (POST) /local/health /local/events "
-            "/local/queues /local/clock /local/schedule/run (POST) /local/queues/<DLQ>/redrive (POST)",
+            "/local/queues /local/clock /local/tdb /local/schedule/run (POST) /local/queues/<DLQ>/redrive (POST)",
         ]
         return "\n".join(lines)

@@ -304,6 +304,18 @@ class CaseEventView(Response):
     data: dict[str, object]
 
 
+class StatementView(Response):
+    """A statement of reasons owed to the EU Transparency Database, and what became of it."""
+
+    puid: str
+    decision_seq: int = Field(description="Sequence number of the enforcement event whose statement it is.")
+    status: str = Field(description="pending, submitted or rejected")
+    tdb_uuid: str | None = Field(None, description="The database's id, once accepted.")
+    permalink: str | None = Field(None, description="The statement's public page in the database.")
+    submitted_at: datetime | None = None
+    rejected_fields: list[str] = Field([], description="Fields the database refused (names only).")
+
+
 class PostView(Response):
     post_id: str
     author_id: str
@@ -336,3 +348,6 @@ class CaseView(Response):
         None, description="Staff only: notifications whose email has failed (kind, attempts, current status)."
     )
     author_strikes: list[StrikeView] | None = Field(None, description="Staff only: the author's strikes in force.")
+    statements: list[StatementView] | None = Field(
+        None, description="Staff only: statements of reasons sent to the EU Transparency Database (DSA Art. 24(5))."
+    )

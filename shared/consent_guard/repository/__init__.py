@@ -34,6 +34,8 @@ from consent_guard.models.domain import (
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
+    from consent_guard.models.tdb import PendingStatement
+
 # Bounded, explicit retries: botocore's default mode is still "legacy" (10 attempts for DynamoDB).
 SDK_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 4},
@@ -122,6 +124,7 @@ class CaseChange:
     reports_evaluated: Sequence[tuple[str, datetime]] = ()  # (report_id, evaluated_at)
     strikes: Sequence[tuple[str, Strike]] = ()  # (account_id, strike)
     strikes_removed: Sequence[tuple[str, str]] = ()  # (account_id, case_id)
+    statements: Sequence[PendingStatement] = ()  # owed to the EU Transparency Database (repository/statements.py)
 
 
 @dataclass(frozen=True)
@@ -537,6 +540,10 @@ class CaseRepository:
             actions.append({"Put": {"TableName": self.table_name, "Item": _av(it.strike_to_item(account_id, strike))}})
         for account_id, case_id in change.strikes_removed:
             actions.append({"Delete": {"TableName": self.table_name, "Key": _av(it.strike_key(account_id, case_id))}})
+        if change.statements:
+            from consent_guard.repository.statements import statement_put  # the module builds on this one
+
+            actions += [statement_put(self.table_name, s) for s in change.statements]
         try:
             self._transact(actions)
         except TransactionRejected as rejected:

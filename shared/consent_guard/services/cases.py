@@ -12,6 +12,7 @@ from typing import Any
 
 from consent_guard.auth import Group, Principal
 from consent_guard.cases import check_move
+from consent_guard.config import statement_settings
 from consent_guard.errors import Conflict, Forbidden, IllegalTransition, InvalidRequest, NotFound, VersionConflict
 from consent_guard.ids import digest, notification_id_for
 from consent_guard.models import api
@@ -30,11 +31,14 @@ from consent_guard.models.domain import (
     Strike,
 )
 from consent_guard.models.messages import NotificationRequest
+from consent_guard.models.tdb import PendingStatement
 from consent_guard.observability import MetricUnit, logger, metrics
 from consent_guard.policy import RuleNotApplicable, citable_rules, decide_by_person
 from consent_guard.repository import CaseChange
+from consent_guard.repository.statements import StatementRepository
 from consent_guard.services.effects import MEASURES, CaseWorkflow
 from consent_guard.services.evaluation import with_timer
+from consent_guard.services.statements import pending_statement
 
 STAFF = (Group.MODERATORS, Group.APPEALS, Group.ADMINS)
 
@@ -205,6 +209,7 @@ class CaseService(CaseWorkflow):
             )
         author_id = post.facts.author_id if post else case.author_id
         strikes = self.repository.strikes_of(author_id) if author_id else []
+        statements = StatementRepository(self.repository.table_name, self.repository.client).of_case(case.case_id)
         return view.model_copy(
             update={
                 "author_strikes": [
@@ -218,6 +223,18 @@ class CaseService(CaseWorkflow):
                     for s in sorted(strikes, key=lambda s: s.issued_at)
                 ],
                 "failed_notifications": failures,
+                "statements": [
+                    api.StatementView(
+                        puid=s.puid,
+                        decision_seq=s.seq,
+                        status=s.status.value,
+                        tdb_uuid=s.tdb_uuid,
+                        permalink=s.permalink,
+                        submitted_at=s.submitted_at,
+                        rejected_fields=list(s.rejected_fields),
+                    )
+                    for s in statements
+                ],
                 "reports": [
                     api.StaffReportView(
                         report_id=r.report_id,
@@ -315,7 +332,13 @@ class CaseService(CaseWorkflow):
         )
         updated = with_timer(updated, case, now, self.policy)
         self.repository.save_case_change(
-            CaseChange(case=updated, expected_version=case.version, events=events, strikes=strikes)
+            CaseChange(
+                case=updated,
+                expected_version=case.version,
+                events=events,
+                strikes=strikes,
+                statements=self._statements(updated, enforcement_seq, now),
+            )
         )
         metrics.add_metric(name="ModeratorDecisions", unit=MetricUnit.Count, value=1)
         logger.info(
@@ -467,6 +490,7 @@ class CaseService(CaseWorkflow):
                 events=events,
                 strikes=strikes,
                 strikes_removed=strikes_removed,
+                statements=self._statements(updated, applied_seq, now),
             )
         )
         metrics.add_metric(name=f"Appeal_{request.result}", unit=MetricUnit.Count, value=1)
@@ -685,6 +709,17 @@ class CaseService(CaseWorkflow):
             }
         )
         return updated, events, strikes, enforcement_seq
+
+    def _statements(self, case: Case, enforcement_seq: int | None, now: datetime) -> list[PendingStatement]:
+        """The statement of reasons a restricting decision owes the Transparency Database (none otherwise)."""
+        if enforcement_seq is None:
+            return []
+        post = self.repository.get_post_context(case.post_id)
+        return [
+            pending_statement(
+                case, enforcement_seq, post.facts if post else None, self.policy, statement_settings(), now
+            )
+        ]
 
     def _staff_view(self, case: Case) -> api.CaseView:
         return api.CaseView(
