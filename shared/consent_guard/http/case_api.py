@@ -13,6 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from consent_guard.auth import Group
 from consent_guard.config import case_api_settings
+from consent_guard.cursors import CursorSigner
 from consent_guard.http.common import current_principal, error_responses, json_response, new_resolver
 from consent_guard.messaging import EnforcementPublisher, QueuePublisher
 from consent_guard.models.api import (
@@ -42,13 +43,23 @@ def repository() -> CaseRepository:
 
 
 @cache
+def cursors() -> CursorSigner:
+    return CursorSigner(case_api_settings().cursor_key.get_secret_value())
+
+
+@cache
 def case_service() -> CaseService:
     settings = case_api_settings()
-    return CaseService(
+    service = CaseService(
         repository(),
         QueuePublisher(settings.notification_queue_url),
         EnforcementPublisher(settings.event_bus_name),
     )
+    service.cursors = cursors()
+    return service
+
+
+INBOX_KEYS = frozenset({"PK", "SK", "LPK", "LSK"})
 
 
 def _ok(model: type, description: str) -> dict[int, OpenAPIResponse]:
@@ -151,7 +162,10 @@ def my_notifications(
     if inbox != "personal":
         principal.require_group(Group(inbox))
         recipient = f"group:{inbox}"
-    items, next_cursor = repository().inbox(recipient, limit, cursor)
+    binding = f"{principal.subject}\n/me/notifications\n{inbox}"
+    start = cursors().decode(cursor, binding, INBOX_KEYS)
+    items, last_key = repository().inbox(recipient, limit, start)
+    next_cursor = cursors().encode(last_key, binding)
     page = NotificationPage(
         items=[
             NotificationView(

@@ -3,7 +3,6 @@ matters is conditional or transactional."""
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -127,28 +126,6 @@ class CaseChange:
 class Page:
     items: list[it.Item]
     cursor: dict[str, Any] | None
-
-
-def _encode_cursor(key: dict[str, Any] | None) -> str | None:
-    if not key:
-        return None
-    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
-
-
-def _decode_cursor(cursor: str | None) -> dict[str, Any] | None:
-    if not cursor:
-        return None
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, TypeError) as exc:
-        raise InvalidCursor("the cursor is not valid") from exc
-    if not isinstance(key, dict):
-        raise InvalidCursor("the cursor is not valid")
-    return key
-
-
-class InvalidCursor(DomainError):
-    code = "invalid_cursor"
 
 
 def _unavailable(exc: ClientError | BotoCoreError) -> StorageUnavailable:
@@ -550,8 +527,10 @@ class CaseRepository:
         )
         return [it.strike_from_item(_py(i)) for i in response.get("Items", [])]
 
-    def queue(self, queue_pk: str, limit: int, cursor: str | None) -> tuple[list[Case], str | None]:
-        """A work queue (review or appeals) in its index order: priority, then age."""
+    def queue(
+        self, queue_pk: str, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[Case], dict[str, Any] | None]:
+        """A work queue (review or appeals) in its index order: priority, then age, from `start`."""
         kwargs: dict[str, Any] = {
             "TableName": self.table_name,
             "IndexName": "ListIndex",
@@ -559,15 +538,10 @@ class CaseRepository:
             "ExpressionAttributeValues": _av({":p": queue_pk}),
             "Limit": limit,
         }
-        start = _decode_cursor(cursor)
         if start is not None:
-            if start.get("LPK", {}).get("S") != queue_pk:
-                raise InvalidCursor("the cursor is not valid")
             kwargs["ExclusiveStartKey"] = start
         response = self._call("query", **kwargs)
-        return [it.case_from_item(_py(i)) for i in response.get("Items", [])], _encode_cursor(
-            response.get("LastEvaluatedKey")
-        )
+        return [it.case_from_item(_py(i)) for i in response.get("Items", [])], response.get("LastEvaluatedKey")
 
     def reported_by(self, dedupe_digest: str) -> str | None:
         """The report id of a reporter's report on (post, category), found by its dedupe marker."""
@@ -667,7 +641,10 @@ class CaseRepository:
         )
         return [_py(i) for i in response.get("Items", [])]
 
-    def inbox(self, recipient_id: str, limit: int, cursor: str | None) -> tuple[list[Notification], str | None]:
+    def inbox(
+        self, recipient_id: str, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[Notification], dict[str, Any] | None]:
+        """A page of an inbox, newest first, from `start` (a key checked by consent_guard.cursors)."""
         kwargs: dict[str, Any] = {
             "TableName": self.table_name,
             "IndexName": "ListIndex",
@@ -676,16 +653,10 @@ class CaseRepository:
             "ScanIndexForward": False,
             "Limit": limit,
         }
-        start = _decode_cursor(cursor)
         if start is not None:
-            # a cursor is only valid for the inbox it came from
-            if start.get("LPK", {}).get("S") != it.inbox_partition(recipient_id):
-                raise InvalidCursor("the cursor is not valid")
             kwargs["ExclusiveStartKey"] = start
         response = self._call("query", **kwargs)
-        return [it.notification_from_item(_py(i)) for i in response.get("Items", [])], _encode_cursor(
-            response.get("LastEvaluatedKey")
-        )
+        return [it.notification_from_item(_py(i)) for i in response.get("Items", [])], response.get("LastEvaluatedKey")
 
     # ------------------------------------------------------------ timers
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from consent_guard.auth import Group, Principal
 from consent_guard.cases import check_move
+from consent_guard.cursors import CursorSigner
 from consent_guard.errors import Conflict, Forbidden, IllegalTransition, InvalidRequest, NotFound, VersionConflict
 from consent_guard.ids import digest, notification_id_for
 from consent_guard.models import api
@@ -78,17 +79,27 @@ def decision_view(case: Case, staff: bool) -> api.DecisionView | None:
     )
 
 
+QUEUE_KEYS = frozenset({"PK", "SK", "LPK", "LSK"})
+
+
 class CaseService(CaseWorkflow):
+    cursors: CursorSigner | None = None  # set by the case API's factory (the key comes from its configuration)
+
     # ------------------------------------------------------------ reading
 
     def queue(self, principal: Principal, queue: str, limit: int, cursor: str | None) -> api.CasePage:
+        """A page of a work queue. The cursor is signed for this caller and this queue (consent_guard.cursors)."""
         if queue == "review":
             principal.require_group(Group.MODERATORS, Group.ADMINS)
-            cases, next_cursor = self.repository.queue(it.REVIEW_QUEUE, limit, cursor)
         else:
             principal.require_group(Group.APPEALS, Group.ADMINS)
-            cases, next_cursor = self.repository.queue(it.APPEALS_QUEUE, limit, cursor)
-        return api.CasePage(items=[summary(c) for c in cases], next_cursor=next_cursor)
+        if self.cursors is None:
+            raise RuntimeError("CaseService.cursors is not configured")
+        binding = f"{principal.subject}\n/cases\n{queue}"
+        start = self.cursors.decode(cursor, binding, QUEUE_KEYS)
+        pk = it.REVIEW_QUEUE if queue == "review" else it.APPEALS_QUEUE
+        cases, last_key = self.repository.queue(pk, limit, start)
+        return api.CasePage(items=[summary(c) for c in cases], next_cursor=self.cursors.encode(last_key, binding))
 
     def view(self, principal: Principal, case_id: str) -> api.CaseView:
         case = self._get(case_id)

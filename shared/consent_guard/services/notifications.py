@@ -153,5 +153,7 @@ class NotificationService:
             email=True,
         )
 
-    def inbox(self, recipient_id: str, limit: int, cursor: str | None) -> tuple[list[Notification], str | None]:
-        return self.repository.inbox(recipient_id, limit, cursor)
+    def inbox(
+        self, recipient_id: str, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[Notification], dict[str, Any] | None]:
+        return self.repository.inbox(recipient_id, limit, start)
