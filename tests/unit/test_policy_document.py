@@ -49,6 +49,7 @@ def test_provision_ids_are_unique() -> None:
         *(e.id for e in policy.exceptions),
         *(w.id for w in policy.weighing_factors),
         *(r.id for r in policy.enforcement_ladder),
+        *(a.id for a in policy.automation),
     ]
     assert len(ids) == len(set(ids))
     assert set(ids) == policy.index.provision_ids
@@ -66,14 +67,18 @@ def test_timings_and_tiers_are_the_agreed_ones() -> None:
     assert (policy.appeal_window_days, policy.retention_days_after_appeal_window, policy.claim_minutes) == (183, 30, 30)
     assert (policy.reporter_quota.max_reports, policy.reporter_quota.window_seconds) == (50, 3600)
     tiers = [
-        (t.when.categories, t.when.live_location, t.when.trusted_flagger, t.priority) for t in policy.review_priorities
+        (t.when.categories, t.when.live_location_confirmed, t.when.trusted_flagger, t.when.live_location, t.priority)
+        for t in policy.review_priorities
     ]
+    # a reporter's live-location hint ranks below every platform-confirmed signal (and is bounded per reporter)
     assert tiers == [
-        ((Category.INTIMATE_MEDIA,), None, None, 0),
-        (None, True, None, 0),
-        (None, None, True, 1),
-        (None, None, None, 2),
+        ((Category.INTIMATE_MEDIA,), None, None, None, 0),
+        (None, True, None, None, 0),
+        (None, None, True, None, 1),
+        (None, None, None, True, 2),
+        (None, None, None, None, 3),
     ]
+    assert (policy.priority_hints.max_cases_per_reporter, policy.priority_hints.window_hours) == (3, 24)
     assert [t.sla_hours for t in policy.review_priorities if t.priority == 0] == [1, 1]
     assert policy.review_priorities[-1].sla_hours == 24
 

@@ -125,7 +125,12 @@ def case(
     dedicated: bool = False,
     media_facts: tuple[MediaFacts, ...] = (),
     strikes: tuple[Strike, ...] = (),
+    verified: bool = True,
 ) -> CaseFacts:
+    """A case; `verified`: the platform confirmed the reporters' claims (identity verified, the representative's
+    authority, the person concerned shown in the media), so automation may go as far as the ladder allows."""
+    people = (REPORTER_ID, "account-represented")
+    media = media_facts or (MediaFacts(media_id="media-0"),)
     return CaseFacts(
         case_id=CASE_ID,
         category=category,
@@ -133,8 +138,14 @@ def case(
         post=post_facts,
         author=AccountFacts(account_id="author-2b7c", dedicated_to_exposure=dedicated),
         person_concerned=AccountFacts(account_id="person-44aa", public_figure=public_figure),
-        media=media_facts,
+        media=tuple(m.model_copy(update={"depicted_account_ids": people if verified else ()}) for m in media),
         author_strikes=strikes,
+        accounts=(
+            AccountFacts(account_id=REPORTER_ID, identity_verified=verified),
+            AccountFacts(
+                account_id="account-represented", authorized_representatives=(REPORTER_ID,) if verified else ()
+            ),
+        ),
         now=NOW,
     )
 
@@ -363,9 +374,9 @@ DECISIONS = [
     ),
     P(
         case(Category.INTIMATE_MEDIA, REPRESENTATIVE_UNATTESTED),
-        Outcome.REMOVE,
-        ("PIM-10", "PIM-E3"),
-        (Enforcement.PERMANENT_SUSPENSION, None),
+        Outcome.NEEDS_REVIEW,
+        ("PIM-A5",),
+        KEPT,
         id="intimate-representative-unattested",
     ),
     P(
@@ -422,10 +433,10 @@ DECISIONS = [
     ),
     P(
         case(Category.THREAT_TO_EXPOSE, REPRESENTATIVE_UNATTESTED),
-        Outcome.REMOVE,
-        ("PIM-14",),
-        REMOVED,
-        id="conduct-representative",
+        Outcome.NEEDS_REVIEW,
+        ("PIM-A5",),
+        KEPT,
+        id="conduct-representative-unconfirmed",
     ),
     P(
         case(Category.EXTORTION, SELF_UNATTESTED),
@@ -512,12 +523,24 @@ DECISIONS = [
 def test_decision(
     facts: CaseFacts, outcome: Outcome, rule_ids: tuple[str, ...], enforced: tuple[Enforcement, str | None]
 ) -> None:
+    """The table states what the ladder calls for on a verified claim; a suspension always goes to a person, with
+    the post hidden meanwhile (PIM-A4), and an automated removal cites what the claim could bear (PIM-A2)."""
     enforcement, rung = enforced
+    expected_ids = rule_ids if rung is None else (*rule_ids, rung)
+    strike = outcome is Outcome.REMOVE
+    if outcome is Outcome.REMOVE and enforcement is Enforcement.PERMANENT_SUSPENSION:
+        outcome, enforcement, expected_ids, strike = (
+            Outcome.NEEDS_REVIEW,
+            Enforcement.HIDE_CONTENT,
+            (*expected_ids, "PIM-A4"),
+            False,
+        )
+    elif outcome is Outcome.REMOVE:
+        expected_ids = (*expected_ids, "PIM-A2")
     decision = evaluate_case(facts)
     assert decision.outcome is outcome
     assert decision.enforcement is enforcement
-    assert decision.issues_strike is (outcome is Outcome.REMOVE)
-    expected_ids = rule_ids if rung is None else (*rule_ids, rung)
+    assert decision.issues_strike is strike
     assert decision.rule_ids == expected_ids
     assert decision.automated is True
     assert decision.policy_version == load_policy().version

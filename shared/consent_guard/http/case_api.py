@@ -18,6 +18,7 @@ from consent_guard.http.common import current_principal, error_responses, json_r
 from consent_guard.messaging import EnforcementPublisher, QueuePublisher
 from consent_guard.models.api import (
     AppealDecisionRequest,
+    AppealFiled,
     AppealRequest,
     CasePage,
     CaseSummary,
@@ -35,6 +36,7 @@ app = new_resolver()
 
 CaseId = Annotated[str, Path(pattern=r"^c_[a-z2-7]{24}$")]
 AccountId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_\-:.]{1,128}$")]
+ReportId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_\-:.]{1,128}$")]
 
 
 @cache
@@ -112,12 +114,22 @@ def decide_case(case_id: CaseId, decision: DecisionRequest) -> Response[str]:
 
 @app.post(
     "/cases/<case_id>/appeals",
-    summary="Appeal the case's decision: the author a removal, a reporter a decision to take no action",
+    summary="The author appeals a removal on a case they can see (a reporter appeals through their report)",
     responses={**_ok(CaseView, "Appeal filed"), **error_responses(403, 404, 409, 413, 422, 503)},
     tags=["appeals"],
 )
 def appeal_case(case_id: CaseId, appeal: AppealRequest) -> Response[str]:
     return json_response(HTTPStatus.OK, case_service().appeal(current_principal(app), case_id, appeal))
+
+
+@app.post(
+    "/reports/<report_id>/appeals",
+    summary="A reporter appeals a decision to take no action on their report's case (anyone else: 404)",
+    responses={**_ok(AppealFiled, "Appeal filed"), **error_responses(403, 404, 409, 413, 422, 503)},
+    tags=["appeals"],
+)
+def appeal_report(report_id: ReportId, appeal: AppealRequest) -> Response[str]:
+    return json_response(HTTPStatus.OK, case_service().appeal_by_report(current_principal(app), report_id, appeal))
 
 
 @app.post(

@@ -102,6 +102,22 @@ class ReporterLimits:
     now_iso: str
 
 
+@dataclass(frozen=True)
+class PriorityHintClaim:
+    """One of a reporter's priority hints (live location), counted in the report's own transaction."""
+
+    reporter_id: str
+    window_index: int
+    max_cases: int
+    expires_at: int  # epoch: TTL
+
+
+class PriorityHintsExhausted(DomainError):
+    """The reporter's bound of priority hints is reached: store the report again without the hint honoured."""
+
+    code = "priority_hints_exhausted"
+
+
 class ReportingSuspended(Forbidden):
     code = "reporting_suspended"
 
@@ -210,6 +226,7 @@ class CaseRepository:
         stuck_due_at: datetime,
         idempotency: IdempotencyClaim | None = None,
         limits: ReporterLimits | None = None,
+        priority_hint: PriorityHintClaim | None = None,
     ) -> None:
         """Store a report with its dedupe marker (and Idempotency-Key marker) atomically.
 
@@ -291,9 +308,39 @@ class CaseRepository:
                     }
                 }
             )
+        hint_at = len(actions)
+        if priority_hint is not None:
+            actions.append(
+                {
+                    "Update": {
+                        "TableName": self.table_name,
+                        "Key": _av(
+                            {"PK": f"HINTS#{priority_hint.reporter_id}#{priority_hint.window_index}", "SK": "HINTS"}
+                        ),
+                        "UpdateExpression": "SET #c = if_not_exists(#c, :zero) + :one, expires_at = :exp, #t = :type",
+                        "ConditionExpression": "attribute_not_exists(#c) OR #c < :max",
+                        "ExpressionAttributeNames": {"#c": "hints", "#t": "type"},
+                        "ExpressionAttributeValues": _av(
+                            {
+                                ":zero": 0,
+                                ":one": 1,
+                                ":max": priority_hint.max_cases,
+                                ":exp": priority_hint.expires_at,
+                                ":type": "priority_hints",
+                            }
+                        ),
+                    }
+                }
+            )
         try:
             self._transact(actions)
         except TransactionRejected as rejected:
+            if (
+                priority_hint is not None
+                and rejected.codes[hint_at] == "ConditionalCheckFailed"
+                and not any(c == "ConditionalCheckFailed" for c in rejected.codes[:hint_at])
+            ):
+                raise PriorityHintsExhausted("the reporter's priority hints are used up") from None
             if idempotency is not None and rejected.codes[2] == "ConditionalCheckFailed":
                 old = _py(rejected.items[2] or {})
                 if old.get("request_digest") != idempotency.request_digest:
@@ -328,6 +375,34 @@ class CaseRepository:
             ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues=_av({":evaluated": "evaluated", ":at": it.iso(evaluated_at)}),
         )
+
+    def amend_report(self, report: Report, stuck_due_at: datetime) -> None:
+        """Take in what a reporter added to their report (a relationship, confirmations): the report is received
+        again, with its stuck-work timer, so the evaluation sees it. Refused once its personal data is erased."""
+        item = it.report_to_item(report, stuck_due_at)
+        names = {"relationship": "#r", "attestations": "#a", "status": "#s", "DPK": "#dp", "DSK": "#ds"}
+        sets = [f"{alias} = :{name}" for name, alias in names.items()]
+        values = {f":{name}": item[name] for name in names}
+        update = "SET " + ", ".join(sets)
+        if report.represented_account_id:
+            update += ", represented_account_id = :represented"
+            values[":represented"] = report.represented_account_id
+        else:
+            update += " REMOVE represented_account_id"
+        try:
+            self._call(
+                "update_item",
+                TableName=self.table_name,
+                Key=_av(it.report_key(report.report_id)),
+                UpdateExpression=update,
+                ConditionExpression="attribute_exists(PK) AND attribute_not_exists(erased_at)",
+                ExpressionAttributeNames={alias: name for name, alias in names.items()},
+                ExpressionAttributeValues=_av(values),
+            )
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                raise NotFound("report not found") from None
+            raise
 
     def case_reports(self, case_id: str) -> list[Report]:
         """Every report of a case, oldest first, gathered from the case's ListIndex shards."""
@@ -598,6 +673,35 @@ class CaseRepository:
 
     def reporter_standing(self, reporter_id: str) -> it.Item | None:
         return self._get(it.standing_key(reporter_id), consistent=True)
+
+    def reporter_standings(self, reporter_ids: Iterable[str]) -> dict[str, it.Item]:
+        """The standing items of several reporters in one batch read (absent: no standing recorded)."""
+        return {str(i["reporter_id"]): i for i in self._batch_get(it.standing_key(r) for r in reporter_ids)}
+
+    def count_upheld(self, reporter_id: str, case_id: str) -> bool:
+        """Count a first-person report a person upheld, once per case (a track record raises what a report may do)."""
+        try:
+            self._call(
+                "update_item",
+                TableName=self.table_name,
+                Key=_av(it.standing_key(reporter_id)),
+                # the version moves too, so a concurrent Art. 23 count (a version-guarded put) reads this again
+                UpdateExpression="SET #t = :type, reporter_id = :r, unfounded = if_not_exists(unfounded, :none),"
+                " history = if_not_exists(history, :none), version = if_not_exists(version, :zero) + :one"
+                " ADD upheld :one, upheld_cases :case",
+                ConditionExpression="attribute_not_exists(upheld_cases) OR NOT contains(upheld_cases, :c)",
+                ExpressionAttributeNames={"#t": "type"},
+                ExpressionAttributeValues={
+                    **_av({":type": "reporter_standing", ":r": reporter_id, ":none": "[]", ":zero": 0, ":one": 1}),
+                    ":case": {"SS": [case_id]},
+                    ":c": {"S": case_id},
+                },
+            )
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def save_reporter_standing(self, standing: it.Item, expected_version: int | None) -> None:
         """Version-guarded write of a reporter's standing (unfounded reports, warning, suspension)."""
