@@ -199,7 +199,7 @@ def test_finding_6_a_first_person_report_is_never_lost(world: World) -> None:
     assert second.json()["report_id"] == first["report_id"] and second.json()["amended"] is True
     _wait_state(world, first["case_id"], "actioned")
 
-    info = world.post("phone")
+    info = world.post("phone", author="other-author")  # the first author now has a strike (the ladder would suspend)
     response = world.person("erin").post(
         "/reports",
         json={
