@@ -270,11 +270,73 @@ class CaseSummary(Response):
     claim_expires_at: datetime | None = None
     appeal_filed_at: datetime | None = None
     appellant_role: str | None = None
+    trusted_flagger: bool = Field(False, description="A report from a trusted flagger (EU DSA Art. 22) is among it.")
+    report_count: int | None = Field(None, description="Reports received on the case (queues only).")
 
 
 class CasePage(Response):
     items: list[CaseSummary]
     next_cursor: str | None = None
+
+
+class QueueCategoryCount(Response):
+    cases: int
+    overdue: int = Field(description="Past their review deadline.")
+
+
+class QueueCounts(Response):
+    queue: str
+    total: int
+    overdue: int
+    categories: dict[str, QueueCategoryCount]
+
+
+class MediaViewRequest(Request):
+    media_id: Identifier
+
+
+class MediaViewed(Response):
+    case_id: str
+    media_id: str
+    viewed_by: str
+    viewed_at: datetime
+    version: int = Field(description="The case's version after the view was recorded.")
+
+
+class DecisionPreviewRequest(Request):
+    outcome: Literal["remove", "no_violation"]
+    rule_id: RuleId
+
+
+class DecisionPreview(Response):
+    """What a decision would be, with the statement of reasons the author would receive; nothing is stored."""
+
+    outcome: str
+    enforcement: str
+    issues_strike: bool
+    rule_ids: list[str]
+    policy_version: str
+    statement_of_reasons: str
+
+
+class CitableRule(Response):
+    rule_id: str
+    heading: str
+    text: str
+
+
+class PolicyRules(Response):
+    policy_version: str
+    category: str
+    outcomes: dict[str, list[CitableRule]] = Field(description="remove, no_violation: the rules a person may cite.")
+
+
+class StrikeView(Response):
+    case_id: str
+    category: str
+    rule_id: str
+    issued_at: datetime
+    expires_at: datetime
 
 
 class StaffReportView(Response):
@@ -328,3 +390,4 @@ class CaseView(Response):
     failed_notifications: list[dict[str, object]] | None = Field(
         None, description="Staff only: notifications whose email has failed (kind, attempts, current status)."
     )
+    author_strikes: list[StrikeView] | None = Field(None, description="Staff only: the author's strikes in force.")

@@ -16,6 +16,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from consent_guard.errors import DomainError, Forbidden, NotFound, StorageUnavailable, VersionConflict
+from consent_guard.ids import shard_of
 from consent_guard.models import items as it
 from consent_guard.models.domain import (
     AccountContext,
@@ -308,6 +309,18 @@ class CaseRepository:
                     }
                 }
             )
+        # the case's report count, sharded like its report items so a storm spreads over several counters
+        actions.append(
+            {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": _av(it.report_count_key(report.case_id, shard_of(report.report_id, it.CASE_REPORT_SHARDS))),
+                    "UpdateExpression": "ADD #n :one SET #t = :type",
+                    "ExpressionAttributeNames": {"#n": "reports", "#t": "type"},
+                    "ExpressionAttributeValues": _av({":one": 1, ":type": "report_count"}),
+                }
+            }
+        )
         hint_at = len(actions)
         if priority_hint is not None:
             actions.append(
@@ -603,9 +616,11 @@ class CaseRepository:
         return [it.strike_from_item(_py(i)) for i in response.get("Items", [])]
 
     def queue(
-        self, queue_pk: str, limit: int, start: dict[str, Any] | None
+        self, queue_pk: str, limit: int, start: dict[str, Any] | None, category: str | None = None
     ) -> tuple[list[Case], dict[str, Any] | None]:
-        """A work queue (review or appeals) in its index order: priority, then age, from `start`."""
+        """A work queue (review or appeals) in its index order: priority, then age, from `start` (a key checked by
+        consent_guard.cursors); optionally one category (filtered after the read, so a page may hold fewer than
+        `limit` cases and still have a next one)."""
         kwargs: dict[str, Any] = {
             "TableName": self.table_name,
             "IndexName": "ListIndex",
@@ -613,10 +628,50 @@ class CaseRepository:
             "ExpressionAttributeValues": _av({":p": queue_pk}),
             "Limit": limit,
         }
+        if category is not None:
+            kwargs["FilterExpression"] = "category = :c"
+            kwargs["ExpressionAttributeValues"] = _av({":p": queue_pk, ":c": category})
         if start is not None:
             kwargs["ExclusiveStartKey"] = start
         response = self._call("query", **kwargs)
         return [it.case_from_item(_py(i)) for i in response.get("Items", [])], response.get("LastEvaluatedKey")
+
+    def report_counts(self, case_ids: Iterable[str]) -> dict[str, int]:
+        """How many reports each case has received (its sharded counters summed; 0 for none)."""
+        ids = list(dict.fromkeys(case_ids))
+        counts = dict.fromkeys(ids, 0)
+        keys = [it.report_count_key(c, shard) for c in ids for shard in range(it.CASE_REPORT_SHARDS)]
+        for item in self._batch_get(keys):
+            case_id = str(item["PK"]).removeprefix("CASE#")
+            counts[case_id] = counts.get(case_id, 0) + int(item.get("reports", 0))
+        return counts
+
+    def queue_counts(self, queue_pk: str, at: datetime) -> dict[str, dict[str, int]]:
+        """Every case in a work queue counted by category: how many, and how many past their review deadline."""
+        now = it.iso(at)
+        counts: dict[str, dict[str, int]] = {}
+        cursor: dict[str, Any] | None = None
+        while True:
+            kwargs: dict[str, Any] = {
+                "TableName": self.table_name,
+                "IndexName": "ListIndex",
+                "KeyConditionExpression": "LPK = :p",
+                "ProjectionExpression": "category, review_due_at",
+                "ExpressionAttributeValues": _av({":p": queue_pk}),
+            }
+            if cursor:
+                kwargs["ExclusiveStartKey"] = cursor
+            response = self._call("query", **kwargs)
+            for raw in response.get("Items", []):
+                item = _py(raw)
+                entry = counts.setdefault(str(item.get("category", "")), {"cases": 0, "overdue": 0})
+                entry["cases"] += 1
+                due = item.get("review_due_at")
+                if due and str(due) < now:
+                    entry["overdue"] += 1
+            cursor = response.get("LastEvaluatedKey")
+            if not cursor:
+                return counts
 
     def reported_by(self, dedupe_digest: str) -> str | None:
         """The report id of a reporter's report on (post, category), found by its dedupe marker."""
