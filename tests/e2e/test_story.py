@@ -33,6 +33,7 @@ class World:
         self.tag = uuid.uuid4().hex[:8]
         self.platform = self.stack.as_platform()
         self._people: dict[str, httpx.Client] = {}
+        self._accounts: dict[str, dict[str, Any]] = {}
 
     def id(self, name: str) -> str:
         return f"{name}-{self.tag}"
@@ -43,7 +44,15 @@ class World:
         return self._people[name]
 
     def account(self, name: str, **facts: Any) -> None:
-        response = self.platform.put(f"/context/accounts/{self.id(name)}", json=facts)
+        """The platform's facts about an account (merged with what this test told it before)."""
+        merged = self._accounts[name] = {**self._accounts.get(name, {}), **facts}
+        response = self.platform.put(f"/context/accounts/{self.id(name)}", json=merged)
+        assert response.status_code == 200, response.text
+
+    def verify(self, reporter: str, post_id: str) -> None:
+        """The platform confirms a first-person claim: the reporter's identity and that they are shown in the media."""
+        self.account(reporter, identity_verified=True)
+        response = self.platform.put(f"/context/media/{post_id}-m1", json={"depicted_account_ids": [self.id(reporter)]})
         assert response.status_code == 200, response.text
 
     def post(self, name: str, author: str = "author", **signals: bool) -> str:
@@ -62,8 +71,17 @@ class World:
         return post_id
 
     def report(
-        self, reporter: str, post_id: str, relationship: str = "self", category: str = "private_media", **extra: Any
+        self,
+        reporter: str,
+        post_id: str,
+        relationship: str = "self",
+        category: str = "private_media",
+        verified: bool = True,
+        **extra: Any,
     ) -> httpx.Response:
+        """A report; a `self` report's claim is confirmed by the platform first unless `verified=False`."""
+        if relationship == "self" and verified:
+            self.verify(reporter, post_id)
         attestations = FULL_ATTESTATIONS if relationship == "self" else {"accurate_and_complete": True}
         body = {
             "post_id": post_id,

@@ -3,7 +3,6 @@ matters is conditional or transactional."""
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -106,6 +105,22 @@ class ReporterLimits:
     now_iso: str
 
 
+@dataclass(frozen=True)
+class PriorityHintClaim:
+    """One of a reporter's priority hints (live location), counted in the report's own transaction."""
+
+    reporter_id: str
+    window_index: int
+    max_cases: int
+    expires_at: int  # epoch: TTL
+
+
+class PriorityHintsExhausted(DomainError):
+    """The reporter's bound of priority hints is reached: store the report again without the hint honoured."""
+
+    code = "priority_hints_exhausted"
+
+
 class ReportingSuspended(Forbidden):
     code = "reporting_suspended"
 
@@ -131,28 +146,6 @@ class CaseChange:
 class Page:
     items: list[it.Item]
     cursor: dict[str, Any] | None
-
-
-def _encode_cursor(key: dict[str, Any] | None) -> str | None:
-    if not key:
-        return None
-    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode()
-
-
-def _decode_cursor(cursor: str | None) -> dict[str, Any] | None:
-    if not cursor:
-        return None
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, TypeError) as exc:
-        raise InvalidCursor("the cursor is not valid") from exc
-    if not isinstance(key, dict):
-        raise InvalidCursor("the cursor is not valid")
-    return key
-
-
-class InvalidCursor(DomainError):
-    code = "invalid_cursor"
 
 
 def _unavailable(exc: ClientError | BotoCoreError) -> StorageUnavailable:
@@ -237,6 +230,7 @@ class CaseRepository:
         stuck_due_at: datetime,
         idempotency: IdempotencyClaim | None = None,
         limits: ReporterLimits | None = None,
+        priority_hint: PriorityHintClaim | None = None,
     ) -> None:
         """Store a report with its dedupe marker (and Idempotency-Key marker) atomically.
 
@@ -330,9 +324,39 @@ class CaseRepository:
                 }
             }
         )
+        hint_at = len(actions)
+        if priority_hint is not None:
+            actions.append(
+                {
+                    "Update": {
+                        "TableName": self.table_name,
+                        "Key": _av(
+                            {"PK": f"HINTS#{priority_hint.reporter_id}#{priority_hint.window_index}", "SK": "HINTS"}
+                        ),
+                        "UpdateExpression": "SET #c = if_not_exists(#c, :zero) + :one, expires_at = :exp, #t = :type",
+                        "ConditionExpression": "attribute_not_exists(#c) OR #c < :max",
+                        "ExpressionAttributeNames": {"#c": "hints", "#t": "type"},
+                        "ExpressionAttributeValues": _av(
+                            {
+                                ":zero": 0,
+                                ":one": 1,
+                                ":max": priority_hint.max_cases,
+                                ":exp": priority_hint.expires_at,
+                                ":type": "priority_hints",
+                            }
+                        ),
+                    }
+                }
+            )
         try:
             self._transact(actions)
         except TransactionRejected as rejected:
+            if (
+                priority_hint is not None
+                and rejected.codes[hint_at] == "ConditionalCheckFailed"
+                and not any(c == "ConditionalCheckFailed" for c in rejected.codes[:hint_at])
+            ):
+                raise PriorityHintsExhausted("the reporter's priority hints are used up") from None
             if idempotency is not None and rejected.codes[2] == "ConditionalCheckFailed":
                 old = _py(rejected.items[2] or {})
                 if old.get("request_digest") != idempotency.request_digest:
@@ -367,6 +391,34 @@ class CaseRepository:
             ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues=_av({":evaluated": "evaluated", ":at": it.iso(evaluated_at)}),
         )
+
+    def amend_report(self, report: Report, stuck_due_at: datetime) -> None:
+        """Take in what a reporter added to their report (a relationship, confirmations): the report is received
+        again, with its stuck-work timer, so the evaluation sees it. Refused once its personal data is erased."""
+        item = it.report_to_item(report, stuck_due_at)
+        names = {"relationship": "#r", "attestations": "#a", "status": "#s", "DPK": "#dp", "DSK": "#ds"}
+        sets = [f"{alias} = :{name}" for name, alias in names.items()]
+        values = {f":{name}": item[name] for name in names}
+        update = "SET " + ", ".join(sets)
+        if report.represented_account_id:
+            update += ", represented_account_id = :represented"
+            values[":represented"] = report.represented_account_id
+        else:
+            update += " REMOVE represented_account_id"
+        try:
+            self._call(
+                "update_item",
+                TableName=self.table_name,
+                Key=_av(it.report_key(report.report_id)),
+                UpdateExpression=update,
+                ConditionExpression="attribute_exists(PK) AND attribute_not_exists(erased_at)",
+                ExpressionAttributeNames={alias: name for name, alias in names.items()},
+                ExpressionAttributeValues=_av(values),
+            )
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                raise NotFound("report not found") from None
+            raise
 
     def case_reports(self, case_id: str) -> list[Report]:
         """Every report of a case, oldest first, gathered from the case's ListIndex shards."""
@@ -571,10 +623,11 @@ class CaseRepository:
         return [it.strike_from_item(_py(i)) for i in response.get("Items", [])]
 
     def queue(
-        self, queue_pk: str, limit: int, cursor: str | None, category: str | None = None
-    ) -> tuple[list[Case], str | None]:
-        """A work queue (review or appeals) in its index order: priority, then age; optionally one category
-        (filtered after the read, so a page may hold fewer than `limit` cases and still have a next one)."""
+        self, queue_pk: str, limit: int, start: dict[str, Any] | None, category: str | None = None
+    ) -> tuple[list[Case], dict[str, Any] | None]:
+        """A work queue (review or appeals) in its index order: priority, then age, from `start` (a key checked by
+        consent_guard.cursors); optionally one category (filtered after the read, so a page may hold fewer than
+        `limit` cases and still have a next one)."""
         kwargs: dict[str, Any] = {
             "TableName": self.table_name,
             "IndexName": "ListIndex",
@@ -585,15 +638,10 @@ class CaseRepository:
         if category is not None:
             kwargs["FilterExpression"] = "category = :c"
             kwargs["ExpressionAttributeValues"] = _av({":p": queue_pk, ":c": category})
-        start = _decode_cursor(cursor)
         if start is not None:
-            if start.get("LPK", {}).get("S") != queue_pk:
-                raise InvalidCursor("the cursor is not valid")
             kwargs["ExclusiveStartKey"] = start
         response = self._call("query", **kwargs)
-        return [it.case_from_item(_py(i)) for i in response.get("Items", [])], _encode_cursor(
-            response.get("LastEvaluatedKey")
-        )
+        return [it.case_from_item(_py(i)) for i in response.get("Items", [])], response.get("LastEvaluatedKey")
 
     def report_counts(self, case_ids: Iterable[str]) -> dict[str, int]:
         """How many reports each case has received (its sharded counters summed; 0 for none)."""
@@ -688,6 +736,35 @@ class CaseRepository:
     def reporter_standing(self, reporter_id: str) -> it.Item | None:
         return self._get(it.standing_key(reporter_id), consistent=True)
 
+    def reporter_standings(self, reporter_ids: Iterable[str]) -> dict[str, it.Item]:
+        """The standing items of several reporters in one batch read (absent: no standing recorded)."""
+        return {str(i["reporter_id"]): i for i in self._batch_get(it.standing_key(r) for r in reporter_ids)}
+
+    def count_upheld(self, reporter_id: str, case_id: str) -> bool:
+        """Count a first-person report a person upheld, once per case (a track record raises what a report may do)."""
+        try:
+            self._call(
+                "update_item",
+                TableName=self.table_name,
+                Key=_av(it.standing_key(reporter_id)),
+                # the version moves too, so a concurrent Art. 23 count (a version-guarded put) reads this again
+                UpdateExpression="SET #t = :type, reporter_id = :r, unfounded = if_not_exists(unfounded, :none),"
+                " history = if_not_exists(history, :none), version = if_not_exists(version, :zero) + :one"
+                " ADD upheld :one, upheld_cases :case",
+                ConditionExpression="attribute_not_exists(upheld_cases) OR NOT contains(upheld_cases, :c)",
+                ExpressionAttributeNames={"#t": "type"},
+                ExpressionAttributeValues={
+                    **_av({":type": "reporter_standing", ":r": reporter_id, ":none": "[]", ":zero": 0, ":one": 1}),
+                    ":case": {"SS": [case_id]},
+                    ":c": {"S": case_id},
+                },
+            )
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
     def save_reporter_standing(self, standing: it.Item, expected_version: int | None) -> None:
         """Version-guarded write of a reporter's standing (unfounded reports, warning, suspension)."""
         condition = "attribute_not_exists(PK)" if expected_version is None else "version = :v"
@@ -730,7 +807,10 @@ class CaseRepository:
         )
         return [_py(i) for i in response.get("Items", [])]
 
-    def inbox(self, recipient_id: str, limit: int, cursor: str | None) -> tuple[list[Notification], str | None]:
+    def inbox(
+        self, recipient_id: str, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[Notification], dict[str, Any] | None]:
+        """A page of an inbox, newest first, from `start` (a key checked by consent_guard.cursors)."""
         kwargs: dict[str, Any] = {
             "TableName": self.table_name,
             "IndexName": "ListIndex",
@@ -739,16 +819,10 @@ class CaseRepository:
             "ScanIndexForward": False,
             "Limit": limit,
         }
-        start = _decode_cursor(cursor)
         if start is not None:
-            # a cursor is only valid for the inbox it came from
-            if start.get("LPK", {}).get("S") != it.inbox_partition(recipient_id):
-                raise InvalidCursor("the cursor is not valid")
             kwargs["ExclusiveStartKey"] = start
         response = self._call("query", **kwargs)
-        return [it.notification_from_item(_py(i)) for i in response.get("Items", [])], _encode_cursor(
-            response.get("LastEvaluatedKey")
-        )
+        return [it.notification_from_item(_py(i)) for i in response.get("Items", [])], response.get("LastEvaluatedKey")
 
     # ------------------------------------------------------------ timers
 

@@ -25,11 +25,18 @@ from consent_guard.models.domain import (
 )
 from consent_guard.models.items import iso
 from consent_guard.models.messages import NotificationRequest
-from consent_guard.policy import Policy, load_policy
+from consent_guard.policy import (
+    Policy,
+    load_policy,
+    missing_confirmations,
+    reporter_rule_ids,
+    reporter_statement,
+)
 from consent_guard.repository import CaseChange, CaseRepository
 
 # What each enforcement level does on the platform, and what undoes it.
 MEASURES: dict[Enforcement, tuple[str, ...]] = {
+    Enforcement.HIDE_CONTENT: ("content.hide",),
     Enforcement.REQUIRE_REMOVAL: ("content.hide", "account.lock"),
     Enforcement.PERMANENT_SUSPENSION: ("content.hide", "account.suspend"),
     Enforcement.NONE: (),
@@ -100,6 +107,7 @@ class Effects:
 
     def receipt(self, report: Report) -> NotificationRequest:
         event_id = f"report:{report.report_id}"
+        missing = list(missing_confirmations(report.category, report.relationship, report.attestations, self.policy))
         return NotificationRequest(
             notification_id=notification_id_for(event_id, report.reporter_id, NotificationKind.RECEIPT),
             kind=NotificationKind.RECEIPT,
@@ -112,8 +120,25 @@ class Effects:
                 "post_id": report.post_id,
                 "category": report.category.value,
                 "submitted_at": iso(report.submitted_at),
+                "report_id": report.report_id,
+                # the receipt says what a first-person report still lacks and how to add it
+                "missing_confirmations": missing,
+                "add_confirmations": f"/reports/{report.report_id}/confirmations" if missing else None,
             },
         )
+
+    def reporter_facts(self, case: Case) -> Facts:
+        """What a reporter may be told: the content decision and its reasons, never the author's account measures,
+        strikes or history (the author's personal data)."""
+        facts = self.facts_for(case)
+        decision = case.decision
+        facts.update(
+            enforcement=None,
+            measures=[],
+            rule_ids=list(reporter_rule_ids(decision, self.policy)) if decision else [],
+            statement_of_reasons=reporter_statement(decision, case.category, self.policy) if decision else None,
+        )
+        return facts
 
     def to_reporter(self, case: Case, kind: NotificationKind, report: Report, event_id: str) -> NotificationRequest:
         return NotificationRequest(
@@ -124,7 +149,7 @@ class Effects:
             report_id=report.report_id,
             event_id=event_id,
             locale=report.locale,
-            facts=self.facts_for(case),
+            facts=self.reporter_facts(case),
         )
 
     def to_author(self, case: Case, kind: NotificationKind, event_id: str, **extra: str) -> list[NotificationRequest]:

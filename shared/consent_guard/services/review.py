@@ -353,7 +353,7 @@ class ReReviewService:
         assert case.closed_at is not None
         event_id = f"{case.case_id}:closed@{it.iso(case.closed_at)}"
         kind = NotificationKind.CASE_CLOSED
-        facts = self.effects.facts_for(case, reason=case.closed_reason)
+        facts = {**self.effects.reporter_facts(case), "reason": case.closed_reason}  # reporters: need to know
         outbox = Outbox(
             notifications=[
                 NotificationRequest(
