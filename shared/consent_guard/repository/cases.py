@@ -1,0 +1,193 @@
+"""Cases: the status item, its append-only events, the work queues, and the one version-guarded transaction
+that moves a case."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from consent_guard.errors import NotFound
+from consent_guard.models import items as it
+from consent_guard.models.domain import Case, CaseEvent, Strike
+from consent_guard.repository.base import (
+    InvalidCursor,
+    TableAccess,
+    TransactionRejected,
+    _av,
+    _code,
+    _decode_cursor,
+    _encode_cursor,
+    _py,
+    _raise_if_case_changed,
+)
+
+
+@dataclass(frozen=True)
+class CaseChange:
+    """One state change of a case: new status, the events it appends, and what moves with it atomically."""
+
+    case: Case
+    expected_version: int | None  # None: the case must not exist yet
+    events: Sequence[CaseEvent]
+    reports_evaluated: Sequence[tuple[str, datetime]] = ()  # (report_id, evaluated_at)
+    strikes: Sequence[tuple[str, Strike]] = ()  # (account_id, strike)
+    strikes_removed: Sequence[tuple[str, str]] = ()  # (account_id, case_id)
+
+
+class CasesRepository(TableAccess):
+    def get_case(self, case_id: str, consistent: bool = True) -> Case:
+        item = self._get(it.case_key(case_id), consistent)
+        if item is None:
+            raise NotFound("case not found")
+        return it.case_from_item(item)
+
+    def get_cases(self, case_ids: Iterable[str]) -> list[Case]:
+        return [it.case_from_item(i) for i in self._batch_get(it.case_key(c) for c in case_ids)]
+
+    def case_events(self, case_id: str) -> list[CaseEvent]:
+        events: list[CaseEvent] = []
+        cursor: dict[str, Any] | None = None
+        while True:
+            kwargs: dict[str, Any] = {
+                "TableName": self.table_name,
+                "KeyConditionExpression": "PK = :pk AND begins_with(SK, :event)",
+                "ExpressionAttributeValues": _av({":pk": f"CASE#{case_id}", ":event": "EVENT#"}),
+                "ConsistentRead": True,
+            }
+            if cursor:
+                kwargs["ExclusiveStartKey"] = cursor
+            response = self._call("query", **kwargs)
+            events.extend(it.event_from_item(_py(i)) for i in response.get("Items", []))
+            cursor = response.get("LastEvaluatedKey")
+            if not cursor:
+                return events
+
+    def save_case_change(self, change: CaseChange) -> None:
+        """Status item, appended events, evaluated reports and strikes: all or nothing, guarded by the version.
+
+        Raises VersionConflict (with the winner's state) when someone else changed the case first.
+        """
+        case_item = it.case_to_item(change.case)
+        if change.expected_version is None:
+            status_put: dict[str, Any] = {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": _av(case_item),
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            }
+        else:
+            status_put = {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": _av(case_item),
+                    "ConditionExpression": "version = :expected",
+                    "ExpressionAttributeValues": _av({":expected": change.expected_version}),
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            }
+        actions: list[dict[str, Any]] = [status_put]
+        for event in change.events:
+            actions.append(
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": _av(it.event_to_item(event)),
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                    }
+                }
+            )
+        for report_id, at in change.reports_evaluated:
+            actions.append(
+                {
+                    "Update": {
+                        "TableName": self.table_name,
+                        "Key": _av(it.report_key(report_id)),
+                        "UpdateExpression": "SET #s = :evaluated, evaluated_at = :at REMOVE DPK, DSK",
+                        "ConditionExpression": "attribute_exists(PK)",
+                        "ExpressionAttributeNames": {"#s": "status"},
+                        "ExpressionAttributeValues": _av({":evaluated": "evaluated", ":at": it.iso(at)}),
+                    }
+                }
+            )
+        for account_id, strike in change.strikes:
+            actions.append({"Put": {"TableName": self.table_name, "Item": _av(it.strike_to_item(account_id, strike))}})
+        for account_id, case_id in change.strikes_removed:
+            actions.append({"Delete": {"TableName": self.table_name, "Key": _av(it.strike_key(account_id, case_id))}})
+        try:
+            self._transact(actions)
+        except TransactionRejected as rejected:
+            _raise_if_case_changed(rejected)
+            raise
+
+    def effects_published(self, case_id: str, seq: int) -> bool:
+        return self._get({"PK": f"CASE#{case_id}", "SK": f"PUBLISHED#{seq:08d}"}, consistent=True) is not None
+
+    def mark_effects_published(self, case_id: str, seq: int) -> None:
+        self._call(
+            "put_item",
+            TableName=self.table_name,
+            Item=_av({"PK": f"CASE#{case_id}", "SK": f"PUBLISHED#{seq:08d}", "type": "published"}),
+        )
+
+    def queue(self, queue_pk: str, limit: int, cursor: str | None) -> tuple[list[Case], str | None]:
+        """A work queue (review or appeals) in its index order: priority, then age."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": "ListIndex",
+            "KeyConditionExpression": "LPK = :p",
+            "ExpressionAttributeValues": _av({":p": queue_pk}),
+            "Limit": limit,
+        }
+        start = _decode_cursor(cursor)
+        if start is not None:
+            if start.get("LPK", {}).get("S") != queue_pk:
+                raise InvalidCursor("the cursor is not valid")
+            kwargs["ExclusiveStartKey"] = start
+        response = self._call("query", **kwargs)
+        return [it.case_from_item(_py(i)) for i in response.get("Items", [])], _encode_cursor(
+            response.get("LastEvaluatedKey")
+        )
+
+    def set_case_timer(self, case: Case, expected_dsk: str) -> bool:
+        """Rewrite only the case's timer attributes, as `case_to_item` derives them from `case`, if the case is
+        still at `case.version` and its DueIndex key is still `expected_dsk`. False when either has moved."""
+        item = it.case_to_item(case)
+        names = {"due_kind": "#k", "due_at": "#a", "DPK": "#p", "DSK": "#s"}
+        sets = [f"{alias} = :{name}" for name, alias in names.items() if name in item]
+        removes = [alias for name, alias in names.items() if name not in item]
+        update = ("SET " + ", ".join(sets) if sets else "") + (" REMOVE " + ", ".join(removes) if removes else "")
+        values = {f":{name}": item[name] for name in names if name in item}
+        values |= {":version": case.version, ":expected": expected_dsk}
+        try:
+            self._call(
+                "update_item",
+                TableName=self.table_name,
+                Key=_av(it.case_key(case.case_id)),
+                UpdateExpression=update.strip(),
+                ConditionExpression="version = :version AND #s = :expected",
+                ExpressionAttributeNames={alias: name for name, alias in names.items()},
+                ExpressionAttributeValues=_av(values),
+            )
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def redact_event(self, event: CaseEvent) -> None:
+        """Rewrite a case event's actor and data (retention: who appealed, free-text notes)."""
+        self._call(
+            "update_item",
+            TableName=self.table_name,
+            Key=_av(it.event_key(event.case_id, event.seq)),
+            UpdateExpression="SET actor = :actor, #d = :data",
+            ConditionExpression="attribute_exists(PK)",
+            ExpressionAttributeNames={"#d": "data"},
+            ExpressionAttributeValues=_av({":actor": event.actor, ":data": it.event_to_item(event)["data"]}),
+        )

@@ -1,0 +1,243 @@
+"""Reports: the report item with its dedupe, Idempotency-Key and quota markers; a case's reports; erasure."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from consent_guard.errors import DomainError, Forbidden, NotFound
+from consent_guard.models import items as it
+from consent_guard.models.domain import Report
+from consent_guard.repository.base import TableAccess, TransactionRejected, _av, _code, _py
+
+
+class DuplicateReport(DomainError):
+    """The same reporter already reported this post for this category (or reused an Idempotency-Key)."""
+
+    code = "duplicate_report"
+
+    def __init__(self, original: it.Item) -> None:
+        super().__init__("duplicate report")
+        self.original = original
+
+
+class IdempotencyMismatch(DomainError):
+    code = "idempotency_key_reused"
+
+
+@dataclass(frozen=True)
+class IdempotencyClaim:
+    key_digest: str  # hash of (reporter, Idempotency-Key): the key itself is never stored
+    request_digest: str  # hash of the request body: a reused key with another body is rejected
+
+
+@dataclass(frozen=True)
+class ReporterLimits:
+    """Checked inside the report's own transaction, so they cost no extra call."""
+
+    reporter_id: str
+    window_index: int  # fixed quota window: floor(epoch / window_seconds)
+    max_reports: int
+    quota_expires_at: int  # epoch: TTL cleans old counters (a counter is only ever read in its own window)
+    now_iso: str
+
+
+class ReportingSuspended(Forbidden):
+    code = "reporting_suspended"
+
+
+class QuotaExceeded(DomainError):
+    code = "too_many_requests"
+
+
+IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 3600
+
+
+class ReportsRepository(TableAccess):
+    def create_report(
+        self,
+        report: Report,
+        dedupe_digest: str,
+        response: it.Item,
+        stuck_due_at: datetime,
+        idempotency: IdempotencyClaim | None = None,
+        limits: ReporterLimits | None = None,
+    ) -> None:
+        """Store a report with its dedupe marker (and Idempotency-Key marker) atomically.
+
+        Raises DuplicateReport with the original response, or IdempotencyMismatch for a reused key with another body.
+        """
+        dedupe = {
+            **it.dedupe_key(dedupe_digest),
+            "type": "dedupe",
+            "report_id": report.report_id,
+            "response": json.dumps(response, sort_keys=True),
+        }
+        actions: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": _av(dedupe),
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": _av(it.report_to_item(report, stuck_due_at)),
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            },
+        ]
+        if idempotency is not None:
+            actions.append(
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": _av(
+                            {
+                                **it.idempotency_key(idempotency.key_digest),
+                                "type": "idempotency",
+                                "request_digest": idempotency.request_digest,
+                                # the key only guards retries: it expires (the dedupe marker still catches repeats)
+                                "expires_at": int(report.submitted_at.timestamp()) + IDEMPOTENCY_TTL_SECONDS,
+                                "response": json.dumps(response, sort_keys=True),
+                            }
+                        ),
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                    }
+                }
+            )
+        limit_at = len(actions)
+        if limits is not None:
+            actions.append(
+                {
+                    "Update": {
+                        "TableName": self.table_name,
+                        "Key": _av({"PK": f"QUOTA#{limits.reporter_id}#{limits.window_index}", "SK": "QUOTA"}),
+                        "UpdateExpression": "SET #c = if_not_exists(#c, :zero) + :one, expires_at = :exp, #t = :type",
+                        "ConditionExpression": "attribute_not_exists(#c) OR #c < :max",
+                        "ExpressionAttributeNames": {"#c": "reports", "#t": "type"},
+                        "ExpressionAttributeValues": _av(
+                            {
+                                ":zero": 0,
+                                ":one": 1,
+                                ":max": limits.max_reports,
+                                ":exp": limits.quota_expires_at,
+                                ":type": "quota",
+                            }
+                        ),
+                    }
+                }
+            )
+            actions.append(
+                {
+                    "ConditionCheck": {
+                        "TableName": self.table_name,
+                        "Key": _av(it.standing_key(limits.reporter_id)),
+                        "ConditionExpression": "attribute_not_exists(suspended_until) OR suspended_until < :now",
+                        "ExpressionAttributeValues": _av({":now": limits.now_iso}),
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                    }
+                }
+            )
+        try:
+            self._transact(actions)
+        except TransactionRejected as rejected:
+            if idempotency is not None and rejected.codes[2] == "ConditionalCheckFailed":
+                old = _py(rejected.items[2] or {})
+                if old.get("request_digest") != idempotency.request_digest:
+                    raise IdempotencyMismatch("this Idempotency-Key was used with a different request") from None
+                raise DuplicateReport(json.loads(old["response"])) from None
+            if rejected.codes[0] == "ConditionalCheckFailed":
+                raise DuplicateReport(json.loads(_py(rejected.items[0] or {})["response"])) from None
+            if limits is not None and rejected.codes[limit_at + 1] == "ConditionalCheckFailed":
+                standing = _py(rejected.items[limit_at + 1] or {})
+                raise ReportingSuspended(
+                    "reporting is suspended after repeated manifestly unfounded reports",
+                    suspended_until=standing.get("suspended_until"),
+                ) from None
+            if limits is not None and rejected.codes[limit_at] == "ConditionalCheckFailed":
+                raise QuotaExceeded("too many reports in this period") from None
+            raise
+
+    def get_report(self, report_id: str, consistent: bool = False) -> Report:
+        item = self._get(it.report_key(report_id), consistent)
+        if item is None:
+            raise NotFound("report not found")
+        return it.report_from_item(item)
+
+    def mark_report_evaluated(self, report_id: str, evaluated_at: datetime) -> None:
+        """Fold a report into its case without touching the case item; clears the stuck-work timer."""
+        self._call(
+            "update_item",
+            TableName=self.table_name,
+            Key=_av(it.report_key(report_id)),
+            UpdateExpression="SET #s = :evaluated, evaluated_at = :at REMOVE DPK, DSK",
+            ConditionExpression="attribute_exists(PK)",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues=_av({":evaluated": "evaluated", ":at": it.iso(evaluated_at)}),
+        )
+
+    def case_reports(self, case_id: str) -> list[Report]:
+        """Every report of a case, oldest first, gathered from the case's ListIndex shards."""
+        found: list[Report] = []
+        for shard in range(it.CASE_REPORT_SHARDS):
+            cursor: dict[str, Any] | None = None
+            while True:
+                kwargs: dict[str, Any] = {
+                    "TableName": self.table_name,
+                    "IndexName": "ListIndex",
+                    "KeyConditionExpression": "LPK = :p",
+                    "ExpressionAttributeValues": _av({":p": it.case_reports_partition(case_id, shard)}),
+                }
+                if cursor:
+                    kwargs["ExclusiveStartKey"] = cursor
+                response = self._call("query", **kwargs)
+                found.extend(it.report_from_item(_py(i)) for i in response.get("Items", []))
+                cursor = response.get("LastEvaluatedKey")
+                if not cursor:
+                    break
+        return sorted(found, key=lambda r: (r.submitted_at, r.report_id))
+
+    def reported_by(self, dedupe_digest: str) -> str | None:
+        """The report id of a reporter's report on (post, category), found by its dedupe marker."""
+        item = self._get(it.dedupe_key(dedupe_digest), consistent=True)
+        return str(item["report_id"]) if item else None
+
+    def erase_report(self, report: Report, dedupe_digest: str, at: datetime, erased: str) -> bool:
+        """Erase a report's personal data; False when it already was. Idempotent, and safe to repeat after a
+        crash between its two writes: the dedupe marker (a guessable hash of reporter, post and category) goes
+        first, while its digest can still be computed from the reporter id."""
+        try:
+            self._call(
+                "delete_item",
+                TableName=self.table_name,
+                Key=_av(it.dedupe_key(dedupe_digest)),
+                ConditionExpression="report_id = :r",
+                ExpressionAttributeValues=_av({":r": report.report_id}),
+            )
+        except ClientError as exc:
+            if _code(exc) != "ConditionalCheckFailedException":
+                raise
+        try:
+            self._call(
+                "update_item",
+                TableName=self.table_name,
+                Key=_av(it.report_key(report.report_id)),
+                UpdateExpression="SET description = :empty, reporter_id = :erased, erased_at = :at"
+                " REMOVE represented_account_id",
+                ConditionExpression="attribute_exists(PK) AND attribute_not_exists(erased_at)",
+                ExpressionAttributeValues=_av({":empty": "", ":erased": erased, ":at": it.iso(at)}),
+            )
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
