@@ -15,11 +15,21 @@ class _Env(BaseModel):
 class IntakeSettings(_Env):
     table_name: str = Field(alias="TABLE_NAME", min_length=3)
     evaluation_queue_url: str = Field(alias="EVALUATION_QUEUE_URL", min_length=1)
+    effects_queue_url: str = Field(alias="EFFECTS_QUEUE_URL", min_length=1)
 
 
 class EvaluationSettings(_Env):
     table_name: str = Field(alias="TABLE_NAME", min_length=3)
+    effects_queue_url: str = Field(alias="EFFECTS_QUEUE_URL", min_length=1)
+
+
+class EffectsSettings(_Env):
+    """The effects function is the one that publishes to the bus and queues notifications and evaluations."""
+
+    table_name: str = Field(alias="TABLE_NAME", min_length=3)
+    effects_queue_url: str = Field(alias="EFFECTS_QUEUE_URL", min_length=1)
     notification_queue_url: str = Field(alias="NOTIFICATION_QUEUE_URL", min_length=1)
+    evaluation_queue_url: str = Field(alias="EVALUATION_QUEUE_URL", min_length=1)
     event_bus_name: str = Field(alias="EVENT_BUS_NAME", min_length=1)
 
 
@@ -30,15 +40,13 @@ class NotificationSettings(_Env):
 
 class CaseApiSettings(_Env):
     table_name: str = Field(alias="TABLE_NAME", min_length=3)
-    notification_queue_url: str = Field(alias="NOTIFICATION_QUEUE_URL", min_length=1)
-    event_bus_name: str = Field(alias="EVENT_BUS_NAME", min_length=1)
+    effects_queue_url: str = Field(alias="EFFECTS_QUEUE_URL", min_length=1)
 
 
 class ReviewSettings(_Env):
     table_name: str = Field(alias="TABLE_NAME", min_length=3)
     evaluation_queue_url: str = Field(alias="EVALUATION_QUEUE_URL", min_length=1)
-    notification_queue_url: str = Field(alias="NOTIFICATION_QUEUE_URL", min_length=1)
-    event_bus_name: str = Field(alias="EVENT_BUS_NAME", min_length=1)
+    effects_queue_url: str = Field(alias="EFFECTS_QUEUE_URL", min_length=1)
 
 
 @cache
@@ -49,6 +57,11 @@ def intake_settings() -> IntakeSettings:
 @cache
 def evaluation_settings() -> EvaluationSettings:
     return EvaluationSettings.model_validate(os.environ)
+
+
+@cache
+def effects_settings() -> EffectsSettings:
+    return EffectsSettings.model_validate(os.environ)
 
 
 @cache
@@ -68,5 +81,12 @@ def review_settings() -> ReviewSettings:
 
 def clear_settings_cache() -> None:
     """Tests change the environment between cases."""
-    for fn in (intake_settings, evaluation_settings, notification_settings, case_api_settings, review_settings):
+    for fn in (
+        intake_settings,
+        evaluation_settings,
+        effects_settings,
+        notification_settings,
+        case_api_settings,
+        review_settings,
+    ):
         fn.cache_clear()

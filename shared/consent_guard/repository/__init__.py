@@ -1,5 +1,5 @@
 """The only package that talks to DynamoDB, one module per aggregate (reports, context, cases, strikes,
-notifications, timers, standing) on the shared low-level calls of `base`. Maps ClientError codes to domain
+notifications, timers, standing, outbox) on the shared low-level calls of `base`. Maps ClientError codes to domain
 exceptions; every write that matters is conditional or transactional.
 
 `CaseRepository` is the one object services hold: it has every aggregate's reads and writes, each defined in its
@@ -26,6 +26,7 @@ from consent_guard.repository.base import (
 from consent_guard.repository.cases import CaseChange, CasesRepository
 from consent_guard.repository.context import ContextRepository
 from consent_guard.repository.notifications import NotificationsRepository
+from consent_guard.repository.outbox import OutboxItem, OutboxRepository
 from consent_guard.repository.reports import (
     IDEMPOTENCY_TTL_SECONDS,
     DuplicateReport,
@@ -50,6 +51,7 @@ __all__ = [
     "IdempotencyClaim",
     "IdempotencyMismatch",
     "InvalidCursor",
+    "OutboxItem",
     "Page",
     "QuotaExceeded",
     "ReporterLimits",
@@ -75,5 +77,6 @@ class CaseRepository(
     NotificationsRepository,
     TimersRepository,
     StandingRepository,
+    OutboxRepository,
 ):
     """DynamoDB single-table repository. `client` defaults to the lazily built, cached client."""

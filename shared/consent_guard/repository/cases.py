@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 from consent_guard.errors import NotFound
 from consent_guard.models import items as it
 from consent_guard.models.domain import Case, CaseEvent, Strike
+from consent_guard.models.effects import Outbox
 from consent_guard.repository.base import (
     InvalidCursor,
     TableAccess,
@@ -24,6 +25,7 @@ from consent_guard.repository.base import (
     _py,
     _raise_if_case_changed,
 )
+from consent_guard.repository.outbox import outbox_put
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class CaseChange:
     reports_evaluated: Sequence[tuple[str, datetime]] = ()  # (report_id, evaluated_at)
     strikes: Sequence[tuple[str, Strike]] = ()  # (account_id, strike)
     strikes_removed: Sequence[tuple[str, str]] = ()  # (account_id, case_id)
+    outbox: Outbox | None = None  # what the change owes the world, stored with it (see repository/outbox.py)
 
 
 class CasesRepository(TableAccess):
@@ -92,6 +95,8 @@ class CasesRepository(TableAccess):
                 }
             }
         actions: list[dict[str, Any]] = [status_put]
+        if change.outbox is not None and change.outbox.effects:
+            actions.append(outbox_put(self.table_name, change.outbox, change.case.updated_at))
         for event in change.events:
             actions.append(
                 {
@@ -124,16 +129,6 @@ class CasesRepository(TableAccess):
         except TransactionRejected as rejected:
             _raise_if_case_changed(rejected)
             raise
-
-    def effects_published(self, case_id: str, seq: int) -> bool:
-        return self._get({"PK": f"CASE#{case_id}", "SK": f"PUBLISHED#{seq:08d}"}, consistent=True) is not None
-
-    def mark_effects_published(self, case_id: str, seq: int) -> None:
-        self._call(
-            "put_item",
-            TableName=self.table_name,
-            Item=_av({"PK": f"CASE#{case_id}", "SK": f"PUBLISHED#{seq:08d}", "type": "published"}),
-        )
 
     def queue(self, queue_pk: str, limit: int, cursor: str | None) -> tuple[list[Case], str | None]:
         """A work queue (review or appeals) in its index order: priority, then age."""

@@ -8,7 +8,9 @@ from datetime import datetime
 from consent_guard.errors import NotFound
 from consent_guard.models import items as it
 from consent_guard.models.domain import AccountContext, AccountFacts, Case, MediaFacts, PostContext
+from consent_guard.models.effects import Outbox
 from consent_guard.repository.base import TableAccess, _av
+from consent_guard.repository.outbox import outbox_put
 
 
 class ContextRepository(TableAccess):
@@ -21,8 +23,9 @@ class ContextRepository(TableAccess):
     def put_media_context(self, facts: MediaFacts, updated_at: datetime) -> None:
         self._call("put_item", TableName=self.table_name, Item=_av(it.media_to_item(facts, updated_at)))
 
-    def mark_post_deleted(self, post_id: str, at: datetime) -> PostContext:
-        """Record that the author deleted the post; returns the updated context."""
+    def mark_post_deleted(self, post_id: str, at: datetime, outbox: Outbox) -> PostContext:
+        """Record that the author deleted the post, with what the deletion owes (its cases re-evaluated, locks
+        lifted) in the same transaction; returns the updated context."""
         item = self._get(it.post_key(post_id), consistent=True)
         if item is None:
             raise NotFound("post not found")
@@ -30,7 +33,8 @@ class ContextRepository(TableAccess):
         updated = PostContext(
             facts=context.facts.model_copy(update={"deleted": True}), text=context.text, updated_at=at
         )
-        self.put_post_context(updated)
+        put = {"Put": {"TableName": self.table_name, "Item": _av(it.post_context_to_item(updated))}}
+        self._transact([put, outbox_put(self.table_name, outbox, at)])
         return updated
 
     def get_account_context(self, account_id: str) -> AccountContext | None:

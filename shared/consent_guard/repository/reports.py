@@ -12,7 +12,18 @@ from botocore.exceptions import ClientError
 from consent_guard.errors import DomainError, Forbidden, NotFound
 from consent_guard.models import items as it
 from consent_guard.models.domain import Report
-from consent_guard.repository.base import TableAccess, TransactionRejected, _av, _code, _py
+from consent_guard.models.effects import Outbox
+from consent_guard.repository.base import (
+    InvalidCursor,
+    TableAccess,
+    TransactionRejected,
+    _av,
+    _code,
+    _decode_cursor,
+    _encode_cursor,
+    _py,
+)
+from consent_guard.repository.outbox import outbox_put
 
 
 class DuplicateReport(DomainError):
@@ -173,16 +184,115 @@ class ReportsRepository(TableAccess):
             raise NotFound("report not found")
         return it.report_from_item(item)
 
-    def mark_report_evaluated(self, report_id: str, evaluated_at: datetime) -> None:
-        """Fold a report into its case without touching the case item; clears the stuck-work timer."""
-        self._call(
-            "update_item",
-            TableName=self.table_name,
-            Key=_av(it.report_key(report_id)),
-            UpdateExpression="SET #s = :evaluated, evaluated_at = :at REMOVE DPK, DSK",
-            ConditionExpression="attribute_exists(PK)",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues=_av({":evaluated": "evaluated", ":at": it.iso(evaluated_at)}),
+    def mark_report_evaluated(self, report_id: str, evaluated_at: datetime, outbox: Outbox | None = None) -> bool:
+        """Fold a report into its case without touching the case item; clears the stuck-work timer. With `outbox`,
+        what the report is owed is stored in the same transaction. False when the report was folded already."""
+        update: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Key": _av(it.report_key(report_id)),
+            "UpdateExpression": "SET #s = :evaluated, evaluated_at = :at REMOVE DPK, DSK",
+            "ConditionExpression": "attribute_exists(PK) AND #s <> :evaluated",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": _av({":evaluated": "evaluated", ":at": it.iso(evaluated_at)}),
+        }
+        if outbox is None or not outbox.effects:
+            try:
+                self._call("update_item", **update)
+            except ClientError as exc:
+                if _code(exc) == "ConditionalCheckFailedException":
+                    return False
+                raise
+            return True
+        try:
+            self._transact([{"Update": update}, outbox_put(self.table_name, outbox, evaluated_at)])
+        except TransactionRejected as rejected:
+            if "ConditionalCheckFailed" in rejected.codes:
+                return False
+            raise
+        return True
+
+    def _report_shard_query(
+        self, case_id: str, shard: int, limit: int, after: str | None = None, start: dict[str, Any] | None = None
+    ) -> tuple[list[it.Item], dict[str, Any] | None]:
+        condition = "LPK = :p"
+        values: dict[str, Any] = {":p": it.case_reports_partition(case_id, shard)}
+        if after is not None:
+            condition += " AND LSK > :after"
+            values[":after"] = after
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": "ListIndex",
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": _av(values),
+            "Limit": limit,
+        }
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        response = self._call("query", **kwargs)
+        return [_py(i) for i in response.get("Items", [])], response.get("LastEvaluatedKey")
+
+    def case_reports_step(
+        self, case_id: str, cursor: dict[str, Any] | None, limit: int
+    ) -> tuple[list[Report], dict[str, Any] | None]:
+        """At most `limit` reports of a case, shard after shard, and where the next step starts (None: done).
+        For fan-outs: each step's memory and time are bounded by `limit`, whatever the number of reports."""
+        shard = int(cursor["shard"]) if cursor else 0
+        start: dict[str, Any] | None = cursor.get("key") if cursor else None
+        found: list[Report] = []
+        while shard < it.CASE_REPORT_SHARDS and len(found) < limit:
+            items, start = self._report_shard_query(case_id, shard, limit - len(found), start=start)
+            found.extend(it.report_from_item(i) for i in items)
+            if not start:
+                shard += 1
+        if shard >= it.CASE_REPORT_SHARDS:
+            return found, None
+        return found, {"shard": shard, "key": start}
+
+    def case_reports_page(self, case_id: str, limit: int, cursor: str | None) -> tuple[list[Report], str | None]:
+        """One page of a case's reports, oldest first (a merge of the shards' heads), and an opaque cursor for the
+        next page (None: the last). The cursor is bound to the case: another case's cursor is InvalidCursor."""
+        after: dict[int, str | None] = dict.fromkeys(range(it.CASE_REPORT_SHARDS))
+        done: set[int] = set()
+        state = _decode_cursor(cursor)
+        if state is not None:
+            positions = state.get("a")
+            finished = state.get("d")
+            if (
+                state.get("c") != case_id
+                or not isinstance(positions, dict)
+                or not isinstance(finished, list)
+                or not all(isinstance(v, str) and len(v) < 200 for v in positions.values())
+                or not all(isinstance(d, int) for d in finished)
+            ):
+                raise InvalidCursor("the cursor is not valid")
+            try:
+                for key, value in positions.items():
+                    shard = int(key)
+                    if shard not in after:
+                        raise ValueError(key)
+                    after[shard] = value
+            except ValueError:
+                raise InvalidCursor("the cursor is not valid") from None
+            done = {d for d in finished if d in after}
+        heads: list[tuple[str, int, it.Item]] = []
+        exhausted: set[int] = set(done)
+        for shard in range(it.CASE_REPORT_SHARDS):
+            if shard in done:
+                continue
+            items, more = self._report_shard_query(case_id, shard, limit, after=after[shard])
+            heads += [(str(i["LSK"]), shard, i) for i in items]
+            if not more:
+                exhausted.add(shard)
+        heads.sort(key=lambda h: h[0])
+        taken, rest = heads[:limit], heads[limit:]
+        for lsk, shard, _ in taken:
+            after[shard] = lsk
+        exhausted -= {shard for _, shard, _ in rest}  # a shard with reports left over is not done
+        reports = [it.report_from_item(i) for _, _, i in taken]
+        if len(exhausted) == it.CASE_REPORT_SHARDS:
+            return reports, None
+        return reports, _encode_cursor(
+            {"c": case_id, "a": {str(k): v for k, v in after.items() if v is not None}, "d": sorted(exhausted)}
         )
 
     def case_reports(self, case_id: str) -> list[Report]:

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from consent_guard.errors import VersionConflict
 from consent_guard.models import items as it
-from consent_guard.repository.base import TableAccess, _av, _code
+from consent_guard.models.effects import Outbox
+from consent_guard.repository.base import TableAccess, TransactionRejected, _av, _code
+from consent_guard.repository.outbox import outbox_put
 
 
 class StandingRepository(TableAccess):
     def reporter_standing(self, reporter_id: str) -> it.Item | None:
         return self._get(it.standing_key(reporter_id), consistent=True)
 
-    def save_reporter_standing(self, standing: it.Item, expected_version: int | None) -> None:
-        """Version-guarded write of a reporter's standing (unfounded reports, warning, suspension)."""
+    def save_reporter_standing(
+        self, standing: it.Item, expected_version: int | None, outbox: Outbox | None = None, now: datetime | None = None
+    ) -> None:
+        """Version-guarded write of a reporter's standing (unfounded reports, warning, suspension); a notice it
+        owes (`outbox`) is stored in the same transaction."""
         condition = "attribute_not_exists(PK)" if expected_version is None else "version = :v"
         kwargs: dict[str, Any] = {
             "TableName": self.table_name,
@@ -25,6 +31,14 @@ class StandingRepository(TableAccess):
         }
         if expected_version is not None:
             kwargs["ExpressionAttributeValues"] = _av({":v": expected_version})
+        if outbox is not None and outbox.effects and now is not None:
+            try:
+                self._transact([{"Put": kwargs}, outbox_put(self.table_name, outbox, now)])
+            except TransactionRejected as rejected:
+                if rejected.codes[0] == "ConditionalCheckFailed":
+                    raise VersionConflict("the reporter's standing changed concurrently") from None
+                raise
+            return
         try:
             self._call("put_item", **kwargs)
         except ClientError as exc:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from consent_guard.models import items as it
 from consent_guard.models.domain import Strike
 from consent_guard.repository.base import TableAccess, TransactionRejected, _av, _py, _raise_if_case_changed
 from consent_guard.repository.cases import CaseChange
+from consent_guard.repository.outbox import outbox_put
 
 
 class StrikesRepository(TableAccess):
@@ -26,15 +26,12 @@ class StrikesRepository(TableAccess):
         """The strike item as stored (with its timer and expiry bookkeeping)."""
         return self._get(it.strike_key(account_id, case_id), consistent=True)
 
-    def expire_strike(
-        self, change: CaseChange, account_id: str, expected_dsk: str, seq: int, publish_due: datetime
-    ) -> bool:
-        """A strike's expiry in one transaction: the case's new version with its event, and the strike moved from
-        its expiry timer to the timer that publishes the expiry. Raises VersionConflict when the case changed;
-        False when the strike's timer is no longer the one read (another run acted)."""
+    def expire_strike(self, change: CaseChange, account_id: str, expected_dsk: str, seq: int) -> bool:
+        """A strike's expiry in one transaction: the case's new version with its event and its outbox (the
+        expiry published to the platform), and the strike's expiry timer removed. Raises VersionConflict when the
+        case changed; False when the strike's timer is no longer the one read (another run acted)."""
         assert change.expected_version is not None
         case_id = change.case.case_id
-        publish = it.due_attributes("strike_publish", f"ACCOUNT#{account_id}", publish_due)
         actions: list[dict[str, Any]] = [
             {
                 "Put": {
@@ -45,6 +42,11 @@ class StrikesRepository(TableAccess):
                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
             },
+            *(
+                [outbox_put(self.table_name, change.outbox, change.case.updated_at)]
+                if change.outbox is not None and change.outbox.effects
+                else []
+            ),
             *(
                 {
                     "Put": {
@@ -59,14 +61,12 @@ class StrikesRepository(TableAccess):
                 "Update": {
                     "TableName": self.table_name,
                     "Key": _av(it.strike_key(account_id, case_id)),
-                    "UpdateExpression": "SET expired_at = :at, lifted_seq = :seq, DPK = :dpk, DSK = :dsk",
+                    "UpdateExpression": "SET expired_at = :at, lifted_seq = :seq REMOVE DPK, DSK",
                     "ConditionExpression": "DSK = :expected",
                     "ExpressionAttributeValues": _av(
                         {
                             ":at": it.iso(change.case.updated_at),
                             ":seq": seq,
-                            ":dpk": publish["DPK"],
-                            ":dsk": publish["DSK"],
                             ":expected": expected_dsk,
                         }
                     ),
