@@ -84,8 +84,9 @@ def functions_log_to_file() -> Iterator[None]:
 
 
 class Bench:
-    def __init__(self, sizes: dict[str, int], out: TextIO) -> None:
+    def __init__(self, sizes: dict[str, int], out: TextIO, only: frozenset[str] = frozenset()) -> None:
         self.sizes = sizes
+        self.only = only
         self.out = out
         self.results: dict[str, Any] = {}
         self.errors: dict[str, str] = {}
@@ -97,6 +98,9 @@ class Bench:
 
     def phase(self, name: str, title: str, run: Callable[[], Any]) -> None:
         """Run one benchmark; a failure is recorded (its metrics are reported as not measured), not fatal."""
+        if self.only and name not in self.only:
+            self.errors[name] = "not run (--only)"
+            return
         self.say(title)
         started = time.perf_counter()
         try:
@@ -526,10 +530,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, to try the bench out (not a result)")
     parser.add_argument("--out", type=Path, default=RESULTS, help=f"default: {RESULTS}")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        help="run only this phase (cold, pipeline, overhead, storm, rereview, policy); repeatable",
+    )
     args = parser.parse_args(argv)
     out: TextIO = os.fdopen(os.dup(1), "w", buffering=1)
     warnings.filterwarnings("ignore", message="No application metrics to publish")
-    bench = Bench(SIZES | (QUICK if args.quick else {}), out)
+    bench = Bench(SIZES | (QUICK if args.quick else {}), out, frozenset(args.only))
     started = time.perf_counter()
     with functions_log_to_file():
         bench.run()

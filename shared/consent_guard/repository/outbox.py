@@ -22,8 +22,26 @@ OUTBOX_TIMER = "outbox"
 OUTBOX_GRACE = timedelta(minutes=2)
 
 
+EMBEDDED = "report:"  # a folded report's effects live on the report item itself (one UpdateItem, no transaction)
+
+
 def outbox_key(outbox_id: str) -> it.Item:
+    if outbox_id.startswith(EMBEDDED):
+        return it.report_key(outbox_id.removeprefix(EMBEDDED))
     return {"PK": f"OUTBOX#{outbox_id}", "SK": "OUTBOX"}
+
+
+def outbox_id_of(pk: str) -> str:
+    """The outbox id of a timer's owner (an outbox item, or a report carrying its own effects)."""
+    if pk.startswith("REPORT#"):
+        return EMBEDDED + pk.removeprefix("REPORT#")
+    return pk.removeprefix("OUTBOX#")
+
+
+def embedded_outbox(outbox: Outbox, now: datetime) -> it.Item:
+    """The attributes that make an item carry its own outbox (a folded report)."""
+    item = outbox_item(outbox, now)
+    return {k: item[k] for k in ("effects", "idx", "step", "DPK", "DSK")}
 
 
 @dataclass(frozen=True)
@@ -65,10 +83,10 @@ def outbox_put(table_name: str, outbox: Outbox, now: datetime) -> dict[str, Any]
 class OutboxRepository(TableAccess):
     def get_outbox(self, outbox_id: str) -> OutboxItem | None:
         item = self._get(outbox_key(outbox_id), consistent=True)
-        if item is None:
+        if item is None or "effects" not in item:
             return None
         return OutboxItem(
-            outbox_id=str(item["outbox_id"]),
+            outbox_id=outbox_id,
             effects=tuple(Effect.model_validate(e) for e in json.loads(item["effects"])),
             index=int(item.get("idx", 0)),
             cursor=json.loads(item["cursor"]) if item.get("cursor") else None,
@@ -113,8 +131,20 @@ class OutboxRepository(TableAccess):
         return True
 
     def complete_outbox(self, outbox_id: str, step: int) -> bool:
-        """Every effect went out: the item (and its timer) goes. False when another delivery got there first."""
+        """Every effect went out: the item (and its timer) goes - or, on an item that carries its own outbox, the
+        outbox's attributes. False when another delivery got there first."""
         try:
+            if outbox_id.startswith(EMBEDDED):
+                self._call(
+                    "update_item",
+                    TableName=self.table_name,
+                    Key=_av(outbox_key(outbox_id)),
+                    UpdateExpression="REMOVE effects, idx, step, #c, DPK, DSK",
+                    ConditionExpression="step = :step",
+                    ExpressionAttributeNames={"#c": "cursor"},
+                    ExpressionAttributeValues=_av({":step": step}),
+                )
+                return True
             self._call(
                 "delete_item",
                 TableName=self.table_name,
@@ -132,7 +162,3 @@ class OutboxRepository(TableAccess):
         """The stored item's keys and timer (for the scheduled re-review)."""
         item = self._get(outbox_key(outbox_id), consistent=True)
         return {k: item[k] for k in ("PK", "SK", "DSK", "timer_runs") if k in item} if item else None
-
-
-def outbox_id_of(pk: str) -> str:
-    return pk.removeprefix("OUTBOX#")

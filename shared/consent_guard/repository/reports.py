@@ -23,7 +23,7 @@ from consent_guard.repository.base import (
     _encode_cursor,
     _py,
 )
-from consent_guard.repository.outbox import outbox_put
+from consent_guard.repository.outbox import embedded_outbox
 
 
 class DuplicateReport(DomainError):
@@ -185,28 +185,29 @@ class ReportsRepository(TableAccess):
         return it.report_from_item(item)
 
     def mark_report_evaluated(self, report_id: str, evaluated_at: datetime, outbox: Outbox | None = None) -> bool:
-        """Fold a report into its case without touching the case item; clears the stuck-work timer. With `outbox`,
-        what the report is owed is stored in the same transaction. False when the report was folded already."""
-        update: dict[str, Any] = {
-            "TableName": self.table_name,
-            "Key": _av(it.report_key(report_id)),
-            "UpdateExpression": "SET #s = :evaluated, evaluated_at = :at REMOVE DPK, DSK",
-            "ConditionExpression": "attribute_exists(PK) AND #s <> :evaluated",
-            "ExpressionAttributeNames": {"#s": "status"},
-            "ExpressionAttributeValues": _av({":evaluated": "evaluated", ":at": it.iso(evaluated_at)}),
-        }
-        if outbox is None or not outbox.effects:
-            try:
-                self._call("update_item", **update)
-            except ClientError as exc:
-                if _code(exc) == "ConditionalCheckFailedException":
-                    return False
-                raise
-            return True
+        """Fold a report into its case without touching the case item; its stuck-work timer goes. What the report
+        is owed (`outbox`, id `report:<report_id>`) is stored on the report item in the same write, with the
+        outbox's timer. False when the report was folded already."""
+        values: dict[str, Any] = {":evaluated": "evaluated", ":at": it.iso(evaluated_at)}
+        update = "SET #s = :evaluated, evaluated_at = :at"
+        if outbox is not None and outbox.effects:
+            attributes = embedded_outbox(outbox, evaluated_at)
+            update += "".join(f", {name} = :{name}" for name in attributes)
+            values |= {f":{name}": value for name, value in attributes.items()}
+        else:
+            update += " REMOVE DPK, DSK"
         try:
-            self._transact([{"Update": update}, outbox_put(self.table_name, outbox, evaluated_at)])
-        except TransactionRejected as rejected:
-            if "ConditionalCheckFailed" in rejected.codes:
+            self._call(
+                "update_item",
+                TableName=self.table_name,
+                Key=_av(it.report_key(report_id)),
+                UpdateExpression=update,
+                ConditionExpression="attribute_exists(PK) AND #s <> :evaluated",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues=_av(values),
+            )
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
                 return False
             raise
         return True

@@ -225,9 +225,14 @@ class Effects:
         if trigger is not None:
             effects.append(self.receipt(trigger))
         if case.state in DECIDED_STATES and case.state != previous:
-            effects.append(
-                reporters_effect(case, NotificationKind.OUTCOME, self.decision_event_id(case), self.facts_for(case))
-            )
+            if previous is None and trigger is not None:
+                # a case created and decided by its first report: no other report was taken in before (one
+                # evaluated later is folded and told the outcome then), so no fan-out and no shard query
+                effects.append(self.to_reporter(case, NotificationKind.OUTCOME, trigger, self.decision_event_id(case)))
+            else:
+                effects.append(
+                    reporters_effect(case, NotificationKind.OUTCOME, self.decision_event_id(case), self.facts_for(case))
+                )
         elif case.state == CaseState.AWAITING_FIRST_PERSON and trigger is not None:
             effects.append(
                 self.to_reporter(case, NotificationKind.AWAITING_FIRST_PERSON, trigger, f"report:{trigger.report_id}")

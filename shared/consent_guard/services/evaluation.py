@@ -35,6 +35,7 @@ from consent_guard.models.messages import CaseReevaluation, PostDeleted, ReportS
 from consent_guard.observability import MetricUnit, logger, metrics
 from consent_guard.policy import Policy, evaluate_case
 from consent_guard.repository import CaseChange
+from consent_guard.repository.outbox import EMBEDDED
 from consent_guard.services.effects import MEASURES, CaseWorkflow
 
 RELATIONSHIP_RANK = {Relationship.SELF: 2, Relationship.AUTHORIZED_REPRESENTATIVE: 1, Relationship.OTHER: 0}
@@ -219,8 +220,9 @@ class EvaluationService(CaseWorkflow):
 
     def _fold(self, report: Report, case: Case | None, now: datetime) -> None:
         """Take a report into a case that does not change; what it is owed is stored with it."""
+        # the report item carries its own outbox: one conditional UpdateItem, no transaction (storms fold)
         outbox = Outbox(
-            outbox_id=f"report:{report.report_id}", effects=tuple(self.effects.for_folded_report(report, case))
+            outbox_id=f"{EMBEDDED}{report.report_id}", effects=tuple(self.effects.for_folded_report(report, case))
         )
         if self.repository.mark_report_evaluated(report.report_id, now, outbox):
             self.announcer.announce(outbox.outbox_id)

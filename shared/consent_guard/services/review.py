@@ -83,8 +83,8 @@ class RunSummary:
     postponed: dict[str, int] = field(default_factory=dict)  # due, but held back (an open appeal)
     skipped: int = 0  # another run or a person acted first, or the state no longer calls for it (timer re-set)
     failed: int = 0  # a transient failure: the timer stays due, the next run retries
-    notifications: int = 0  # notification requests queued
-    enforcement_events: int = 0  # events published to the platform
+    notifications: int = 0  # notices stored with their change (a fan-out to a case's reporters counts once)
+    enforcement_events: int = 0  # events to the platform stored with their change
     reports_erased: int = 0
     stopped_early: bool = False  # the time budget ran out; the rest waits for the next run
 
@@ -371,6 +371,7 @@ class ReReviewService(CaseWorkflow):
         )
         logger.info("no first-person report in time; case closed", case_id=case.case_id)
         run.summary.count("first_person_wait")
+        run.summary.notifications += 1
 
     # ------------------------------------------------------------ waiting for the post's facts
 
