@@ -148,10 +148,10 @@ class Pipeline:
         import boto3
         from moto.server import ThreadedMotoServer
 
-        from bench import motofast
+        from local import moto_adapt
         from local.template import create_resources
 
-        motofast.install()
+        moto_adapt.apply()
         import logging
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -51,6 +52,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="let different functions run at the same time (default: one invocation at a time in the whole process, "
         "because the functions share the layer's module-level objects here; see docs/local-stack.md)",
     )
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=ROOT / ".local" / "state",
+        help="where the state is journaled, so a crash or restart loses nothing accepted (default .local/state)",
+    )
+    parser.add_argument("--reset", action="store_true", help="delete the saved state first and start clean")
+    parser.add_argument("--in-memory", action="store_true", help="keep no state: everything is lost at exit")
+    parser.add_argument("--fsync", action="store_true", help="fsync the journal on every change (power-loss safe)")
+    parser.add_argument(
+        "--tdb-rate",
+        type=float,
+        default=200.0,
+        help="the fake Transparency Database answers 429 above this many requests per second (default 200, as the "
+        "real one per user; 0 = no limit)",
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging (local routes, raw HTTP lines)")
     return parser.parse_args(argv)
 
@@ -77,6 +94,10 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
 
     started = time.perf_counter()
+    state_dir = None if args.in_memory else args.state_dir.resolve()
+    if args.reset and state_dir is not None and state_dir.exists():
+        shutil.rmtree(state_dir)
+        logging.getLogger("local_stack").info("state reset dir=%s", state_dir)
     stack = LocalStack(
         StackConfig(
             host=args.host,
@@ -88,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
             code_root=args.code_root.resolve(),
             ready_file=args.ready_file,
             serial=not args.concurrent,
+            state_dir=state_dir,
+            fsync=args.fsync,
+            tdb_rate=args.tdb_rate,
         )
     )
     try:
@@ -105,10 +129,17 @@ def main(argv: list[str] | None = None) -> int:
         while not stop.wait(0.5):
             pass
     finally:
+        stopping = time.perf_counter()
         stack.stop()
-        log.info("stopped")
+        log.info("stopped stop_ms=%d", (time.perf_counter() - stopping) * 1000)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main()
+    # Everything is stopped and the journal closed; skip the interpreter's teardown of moto and the functions'
+    # module graph (seconds of finalisers that protect nothing), so Ctrl-C returns the prompt at once.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)

@@ -78,6 +78,18 @@ class LocalStackClient:
         result: dict[str, Any] = self._json("POST", "/local/schedule/run")
         return result
 
+    def submit_statements(self) -> dict[str, Any]:
+        """Run the statement submitter now (as its schedule would), against the fake Transparency Database."""
+        result: dict[str, Any] = self._json(
+            "POST", "/local/schedule/run", params={"function": "StatementSubmitterFunction"}
+        )
+        return result
+
+    def tdb(self) -> dict[str, Any]:
+        """What the fake Transparency Database accepted: {accepted, requests, answers, statements}."""
+        result: dict[str, Any] = self._json("GET", "/local/tdb")
+        return result
+
     def redrive(self, queue: str) -> dict[str, Any]:
         result: dict[str, Any] = self._json("POST", f"/local/queues/{queue}/redrive")
         return result

@@ -48,6 +48,7 @@ class Cast:
     stranger: str
     post: str
     public_post: str
+    waiting_post: str
 
     @classmethod
     def new(cls, suffix: str | None = None) -> Cast:
@@ -61,6 +62,7 @@ class Cast:
             stranger=f"stranger-{s}",
             post=f"post-{s}-1",
             public_post=f"post-{s}-2",
+            waiting_post=f"post-{s}-3",
         )
 
 
@@ -268,7 +270,7 @@ def platform_records_context(story: Story) -> None:
         _, accepted = story.call(story.platform, "PUT", f"/context/accounts/{account_id}", 200, json=body)
         facts = ", ".join(f"{k}={v}" for k, v in body.items())
         story.say.fact(f"PUT /context/accounts/{accepted['id']} -> 200  ({facts})")
-    posts: dict[str, dict[str, bool]] = {c.post: {}, c.public_post: {"public_interest": True}}
+    posts: dict[str, dict[str, bool]] = {c.post: {}, c.public_post: {"public_interest": True}, c.waiting_post: {}}
     for post_id, post_signals in posts.items():
         body = {
             "author_id": c.author,
@@ -486,6 +488,35 @@ def enforcement_events(story: Story) -> None:
     story.say.fact("no events for the public-figure and out-of-scope cases")
 
 
+def transparency_database(story: Story) -> None:
+    """The removals' statements of reasons, sent by the submitter (its schedule, run now) to the fake database."""
+    reader = staff(story, f"mod-{story.cast.suffix}", "moderators")
+    removed = [story.reports[name]["case_id"] for name in ("first_person", "contact")]
+
+    def delivered() -> list[dict[str, Any]] | None:
+        story.call(
+            story.stack.local, "POST", "/local/schedule/run", 200, params={"function": "StatementSubmitterFunction"}
+        )
+        views = [story.call(reader, "GET", f"/cases/{case_id}", 200)[1] for case_id in removed]
+        statements = [s for view in views for s in view.get("statements") or []]
+        story.last_seen = str([s["status"] for s in statements])
+        done = len(statements) >= len(removed) and all(s["status"] == "submitted" for s in statements)
+        return statements if done else None
+
+    statements: list[dict[str, Any]] = story.wait(delivered, "the removals' statements accepted by the database")
+    accepted = {s["puid"]: s for s in story.stack.tdb()["statements"]}
+    for statement in statements:
+        sent = accepted.get(statement["puid"])
+        if sent is None or sent["uuid"] != statement["tdb_uuid"]:
+            raise DemoFailed(f"statement {statement['puid']} is not the one the database holds")
+        story.say.fact(
+            f"{statement['puid']}  201 uuid {statement['tdb_uuid']}  {sent['category']}  "
+            f"{', '.join(sent.get('category_specification', []))}  {sent['automated_decision']}"
+        )
+        story.say.fact(f"  permalink {statement['permalink']}")
+    story.say.fact("GET /cases/{id} shows each statement's uuid and permalink to staff; GET /local/tdb lists them all")
+
+
 def queues(story: Story) -> None:
     dead: dict[str, int] = {}
     for name, q in story.stack.queues().items():
@@ -512,6 +543,27 @@ def scheduled_review(story: Story) -> None:
     )
 
 
+def time_passes(story: Story) -> None:
+    """The 14-day wait for the person depicted, seen happen: the local clock moves, the schedule acts."""
+    c = story.cast
+    accepted = story.submit("waiting", c.bystander, report_body(c.waiting_post, "private_media", "other"))
+    story.wait_for_report(c.bystander, accepted["report_id"], "awaiting_first_person")
+    story.say.fact("nobody depicted reports it; the policy waits 14 days for them")
+    _, before = story.call(story.stack.local, "GET", "/local/clock", 200)
+    _, moved = story.call(story.stack.local, "POST", "/local/clock", 200, json={"advance": "P15D"})
+    story.say.fact(f'POST /local/clock {{"advance": "P15D"}} -> now {moved["now"]} (was {before["now"]})')
+    for run in moved.get("schedule_runs", []):
+        acted = ", ".join(f"{k}: {v}" for k, v in (run.get("result", {}).get("acted") or {}).items()) or "nothing"
+        story.say.fact(f"  the scheduled re-review ran: acted on {acted}")
+    view = story.wait_for_report(
+        c.bystander, accepted["report_id"], "closed", pending=(*NOT_YET_EVALUATED, "awaiting_first_person")
+    )
+    story.say.fact(f"GET /reports/{view['report_id']} -> status {view['status']}, outcome {view['outcome']}")
+    inbox = story.wait_for_notifications(c.bystander, ["case_closed"])
+    told = next(n for n in inbox if n["kind"] == "case_closed")
+    story.say.fact(f"the bystander is told: {told['subject']!r}")
+
+
 Step = tuple[str, Callable[[Story], None]]
 
 STEPS: list[Step] = [
@@ -527,8 +579,10 @@ STEPS: list[Step] = [
     ("Invalid input, and someone else's report", invalid_input_and_other_peoples_reports),
     ("Notifications", notifications),
     ("Enforcement events on the bus (GET /local/events)", enforcement_events),
+    ("Statements of reasons in the EU Transparency Database (fake, GET /local/tdb)", transparency_database),
     ("Queues (GET /local/queues)", queues),
     ("The scheduled re-review, on demand", scheduled_review),
+    ("Fifteen days later (the local clock moves): the wait for the person depicted ends", time_passes),
 ]
 
 

@@ -1,6 +1,6 @@
 """API Gateway HTTP API in front of the functions: routes from template.yaml, JWT authorizer, payload format 2.0.
 
-Local-only routes (not in the template, no authorizer): /openapi.json, /docs and /local/*.
+Local-only routes (not in the template, no authorizer): /openapi.json, /docs, /console/ and /local/*.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, unquote
 
+from local import static
 from local.jwt_local import TokenRejected, bearer_token, gateway_claims, verify_token
 from local.lambdas import ACCOUNT_ID, FunctionNotLoaded, LocalFunction
 
@@ -38,6 +39,9 @@ class LocalOps(Protocol):
     def queue_counts(self) -> dict[str, dict[str, Any]]: ...
     def redrive(self, queue: str) -> tuple[int, dict[str, Any]]: ...
     def openapi(self) -> dict[str, Any]: ...
+    def get_clock(self) -> dict[str, Any]: ...
+    def move_clock(self, body: bytes) -> tuple[int, dict[str, Any]]: ...
+    def tdb_statements(self) -> dict[str, Any]: ...
 
 
 @dataclass
@@ -222,24 +226,6 @@ def lambda_response(result: Any, route_key: str) -> Response:
     return Response(status, data, headers, route_key=route_key)
 
 
-SWAGGER_HTML = """<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <title>consent-guard API (local)</title>
-  <link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css">
-</head>
-<body>
-  <div id="swagger-ui"></div>
-  <script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js" crossorigin></script>
-  <script>
-    window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui", persistAuthorization: true});
-  </script>
-</body>
-</html>
-"""
-
-
 class Gateway:
     def __init__(
         self,
@@ -255,17 +241,30 @@ class Gateway:
         self.ops = ops
         self.local_routes: list[tuple[str, re.Pattern[str], Callable[..., Response]]] = [
             ("GET", re.compile(r"^/openapi\.json$"), lambda r: Response.json(200, self.ops.openapi())),
-            ("GET", re.compile(r"^/docs/?$"), self._docs),
+            ("GET", re.compile(r"^/docs/?$"), lambda r: Response(*static.docs_page())),
+            ("GET", re.compile(r"^/docs/assets/(?P<name>[A-Za-z0-9._-]+)$"), self._docs_asset),
+            ("GET", re.compile(r"^/console$"), lambda r: Response(301, b"", [("location", "/console/")])),
+            ("GET", re.compile(r"^/console/(?P<path>.*)$"), self._console),
+            ("POST", re.compile(r"^/local/token$"), self._token),
             ("GET", re.compile(r"^/local/health$"), lambda r: Response.json(200, self.ops.health())),
             ("GET", re.compile(r"^/local/events$"), self._events),
             ("POST", re.compile(r"^/local/schedule/run$"), self._schedule),
             ("GET", re.compile(r"^/local/queues$"), lambda r: Response.json(200, self.ops.queue_counts())),
             ("POST", re.compile(r"^/local/queues/(?P<queue>[A-Za-z0-9]+)/redrive$"), self._redrive),
+            ("GET", re.compile(r"^/local/clock$"), lambda r: Response.json(200, self.ops.get_clock())),
+            ("POST", re.compile(r"^/local/clock$"), lambda r: Response.json(*self.ops.move_clock(r.body))),
+            ("GET", re.compile(r"^/local/tdb$"), lambda r: Response.json(200, self.ops.tdb_statements())),
         ]
 
     # ------------------------------------------------------------------ local-only routes
-    def _docs(self, request: Request) -> Response:
-        return Response(200, SWAGGER_HTML.encode(), [("content-type", "text/html; charset=utf-8")])
+    def _docs_asset(self, request: Request, name: str) -> Response:
+        return Response(*static.docs_asset(name))
+
+    def _console(self, request: Request, path: str) -> Response:
+        return Response(*static.console_file(path))
+
+    def _token(self, request: Request) -> Response:
+        return Response(*static.local_token(request.body, request.header("content-type")))
 
     def _events(self, request: Request) -> Response:
         query = dict(parse_qsl(request.raw_query))
@@ -432,7 +431,7 @@ class HttpServer:
         self._host = host
         self._server = _Server((host, port), _Handler)
         self._server.gateway = gateway
-        self._thread = threading.Thread(target=self._server.serve_forever, name="http", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,), name="http", daemon=True)
 
     @property
     def base_url(self) -> str:

@@ -89,8 +89,25 @@ class SqsPoller(threading.Thread):
                 self.stop.wait(1)
                 continue
             messages = response.get("Messages", [])
+            if messages and self.stop.is_set():
+                self.hand_back(messages)
+                return
             if messages:
                 self.deliver(messages)
+
+    def hand_back(self, messages: list[dict[str, Any]]) -> None:
+        """Stopping: received but not invoked, so make them visible again at once instead of after the timeout."""
+        try:
+            self.sqs.change_message_visibility_batch(
+                QueueUrl=self.queue_url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                    for i, m in enumerate(messages)
+                ],
+            )
+            log.info("handed back queue=%s count=%d", self.queue, len(messages))
+        except Exception as exc:  # they become visible after the visibility timeout anyway
+            log.warning("hand back failed queue=%s error=%s", self.queue, type(exc).__name__)
 
     def deliver(self, messages: list[dict[str, Any]]) -> None:
         region = self.queue_arn.split(":")[3]

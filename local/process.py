@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from local.template import ROOT
@@ -22,7 +23,25 @@ class StackNotReady(RuntimeError):
 @contextmanager
 def running_stack(workdir: Path, *extra_args: str, timeout: float = STARTUP_TIMEOUT) -> Iterator[tuple[str, Path]]:
     """Start `python -m local`, wait (bounded) until it serves, yield (base URL, log); stop it after."""
+    with stack_process(workdir, *extra_args, timeout=timeout) as started:
+        yield started.url, started.log
+
+
+@dataclass
+class StartedStack:
+    url: str
+    log: Path
+    process: subprocess.Popen[bytes]
+
+
+@contextmanager
+def stack_process(
+    workdir: Path, *extra_args: str, timeout: float = STARTUP_TIMEOUT, state_dir: Path | None = None
+) -> Iterator[StartedStack]:
+    """`running_stack`, yielding the process too (for its pid, signals, RSS). State lives in `state_dir`
+    (default: a fresh folder in `workdir`, so tests never share or keep state)."""
     ready, log = workdir / "ready", workdir / "stack.log"
+    ready.unlink(missing_ok=True)
     env = {**os.environ, "PYTHONPATH": "shared", "PYTHONUNBUFFERED": "1"}
     command = [
         sys.executable,
@@ -36,9 +55,11 @@ def running_stack(workdir: Path, *extra_args: str, timeout: float = STARTUP_TIME
         "0",
         "--ready-file",
         str(ready),
+        "--state-dir",
+        str(state_dir or workdir / "state"),
         *extra_args,
     ]
-    with log.open("wb") as log_file:
+    with log.open("ab") as log_file:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)  # noqa: S603
     try:
         deadline = time.monotonic() + timeout
@@ -48,9 +69,10 @@ def running_stack(workdir: Path, *extra_args: str, timeout: float = STARTUP_TIME
             if time.monotonic() > deadline:
                 raise StackNotReady(f"local stack not ready within {timeout:g} s:\n{_tail(log)}")
             time.sleep(0.1)
-        yield ready.read_text().strip(), log
+        yield StartedStack(ready.read_text().strip(), log, process)
     finally:
-        process.terminate()
+        if process.poll() is None:
+            process.terminate()
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import secrets
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -15,6 +17,8 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
+from local import moto_adapt
+from local.clock import InvalidDuration, LocalClock, parse_duration
 from local.gateway import Gateway, HttpServer
 from local.lambdas import (
     FunctionNotLoaded,
@@ -25,10 +29,31 @@ from local.lambdas import (
     schedule_events,
 )
 from local.openapi import merged_openapi
+from local.persistence import JournalingApp, RestoreSummary, StateStore, install_sqs_hooks
 from local.pollers import EventTap, ScheduledInvoker, Scheduler, SqsPoller, redrive, wait_for_threads
-from local.template import ROOT, LocalResources, create_resources, http_routes, resources, sqs_event_sources
+from local.tdb import FakeTdbServer, FakeTransparencyDatabase
+from local.template import (
+    ROOT,
+    LocalResources,
+    create_resources,
+    http_routes,
+    load_template,
+    resources,
+    sqs_event_sources,
+)
 
 log = logging.getLogger("local_stack")
+MAX_SCHEDULE_RUNS = 5
+STOP_BUDGET_S = 1.2
+
+
+def _acted(result: Any) -> bool:
+    """Whether a scheduled re-review run did anything (then another run may find what that made due)."""
+    if not isinstance(result, dict):
+        return False
+    acted = result.get("acted")
+    return bool(result.get("stopped_early")) or (isinstance(acted, dict) and sum(acted.values()) > 0)
+
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -53,13 +78,16 @@ class _OneRequestAtATime:
 
 
 class LocalMotoServer(ThreadedMotoServer):
-    """ThreadedMotoServer with the one-request-at-a-time middleware in front of moto's WSGI app."""
+    """ThreadedMotoServer with the one-request-at-a-time and journaling middlewares in front of moto's WSGI app."""
+
+    def __init__(self, store: StateStore, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.app = _OneRequestAtATime(JournalingApp(DomainDispatcherApplication(create_backend_app), store))
 
     def _server_entry(self) -> None:
-        app = _OneRequestAtATime(DomainDispatcherApplication(create_backend_app))
-        self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+        self._server = make_server(self._ip_address, self._port, self.app, True, request_handler=MotoRequestHandler)
         self._server_ready_event.set()
-        self._server.serve_forever()
+        self._server.serve_forever(poll_interval=0.1)  # a quick stop
 
 
 @dataclass
@@ -73,6 +101,9 @@ class StackConfig:
     code_root: Path = ROOT
     ready_file: Path | None = None
     serial: bool = True  # one invocation at a time across all functions (see docs/local-stack.md)
+    state_dir: Path | None = None  # None: in memory only (nothing survives a restart)
+    fsync: bool = False
+    tdb_rate: float = 200.0  # the fake Transparency Database answers 429 above this many requests per second
 
 
 def configure_environment(moto_url: str, region: str, resources_env: dict[str, str] | None = None) -> None:
@@ -105,7 +136,12 @@ class LocalStack:
     def __init__(self, config: StackConfig) -> None:
         self.config = config
         self.stop_event = threading.Event()
-        self.moto = LocalMotoServer(ip_address="127.0.0.1", port=config.moto_port, verbose=False)
+        self.store = StateStore(config.state_dir, fsync=config.fsync) if config.state_dir is not None else None
+        self.moto = LocalMotoServer(
+            self.store or StateStore(Path(os.devnull)), ip_address="127.0.0.1", port=config.moto_port, verbose=False
+        )
+        self.clock = LocalClock(self.store)
+        self.restored: RestoreSummary | None = None
         self.moto_url = ""
         self.resources = LocalResources()
         self.functions: dict[str, LocalFunction] = {}
@@ -118,6 +154,7 @@ class LocalStack:
         self._sqs: Any = None
         self._openapi: dict[str, Any] | None = None
         self._openapi_lock = threading.Lock()
+        self.tdb: FakeTdbServer | None = None
 
     @property
     def base_url(self) -> str:
@@ -127,14 +164,36 @@ class LocalStack:
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        moto_adapt.apply()  # transactions cost O(items touched), not O(table): see local/moto_adapt.py
         self.moto.start()
         host, port = self.moto.get_host_and_port()
         self.moto_url = f"http://{host}:{port}"
         configure_environment(self.moto_url, self.config.region)
         session = boto3.session.Session(region_name=self.config.region)
         self.resources = create_resources(session)
+        moto_adapt.bound_bookkeeping(self.config.region)
+        if self.store is not None:
+            install_sqs_hooks(self.store)
+            self.restored = self.store.restore(self.moto.app, self.config.region)
+            self.clock.offset_s = self.restored.clock_offset_s
+            log.info(
+                "state restored dir=%s generation=%d snapshot_items=%d snapshot_messages=%d journal_entries=%d "
+                "compacted=%s seconds=%.2f errors=%d",
+                self.config.state_dir,
+                self.restored.generation,
+                self.restored.snapshot_items,
+                self.restored.snapshot_messages,
+                self.restored.journal_entries,
+                self.restored.compacted,
+                self.restored.seconds,
+                len(self.restored.errors),
+            )
+            for error in self.restored.errors[:20]:
+                log.warning("replay error=%s", error)
+        self.clock.install()
         configure_environment(self.moto_url, self.config.region, self.resources.environment())
         self._sqs = session.client("sqs")
+        self._start_fake_tdb(session)
         self._shorten_visibility_timeouts()
         self._warm_default_session()
 
@@ -167,11 +226,40 @@ class LocalStack:
             tmp.replace(self.config.ready_file)
 
     def stop(self) -> None:
+        """Stop taking requests, let pollers finish the invocation they are in (or hand their messages back), then
+        stop moto and close the journal; within STOP_BUDGET_S. An invocation still running after that is abandoned
+        like a crashed Lambda: its messages, never deleted, are delivered again."""
         self.stop_event.set()
         if self.http is not None:
             self.http.stop()
-        wait_for_threads(self.threads, timeout=5)
+        if self.tdb is not None:
+            self.tdb.stop()
+        wait_for_threads(self.threads, timeout=STOP_BUDGET_S)
+        busy = [t.name for t in self.threads if t.is_alive()]
+        if busy:
+            log.warning("stopping with work in flight threads=%s (its messages will be delivered again)", busy)
         self.moto.stop()
+        self.clock.uninstall()
+        if self.store is not None:
+            self.store.close()
+
+    def _start_fake_tdb(self, session: boto3.session.Session) -> None:
+        """The fake Transparency Database, and the submitter pointed at it in sandbox mode with its token in SSM."""
+        token = secrets.token_urlsafe(24)
+        self.tdb = FakeTdbServer(FakeTransparencyDatabase(token, self.config.tdb_rate))
+        self.tdb.start()
+        parameter = str(load_template()["Parameters"]["TdbTokenParameter"]["Default"])
+        session.client("ssm").put_parameter(Name=parameter, Value=token, Type="SecureString", Overwrite=True)
+        os.environ.update(TDB_MODE="sandbox", TDB_BASE_URL=self.tdb.url, TDB_TOKEN_PARAMETER=parameter)
+        self.notes.append(
+            f"Transparency Database: a fake at {self.tdb.url} (sandbox mode, token in SSM {parameter}, "
+            f"429 above {self.config.tdb_rate:g} requests/s); GET /local/tdb lists what it accepted"
+        )
+
+    def tdb_statements(self) -> dict[str, Any]:
+        if self.tdb is None:
+            return {"accepted": 0, "statements": []}
+        return {**self.tdb.database.summary(), "statements": self.tdb.database.accepted()}
 
     def _shorten_visibility_timeouts(self) -> None:
         queues = resources("AWS::SQS::Queue")
@@ -192,7 +280,7 @@ class LocalStack:
         """Create boto3's default session and its loaders here, once: building clients concurrently from a
         fresh session in several threads (the functions' lazy clients) is not thread-safe."""
         boto3.setup_default_session(region_name=self.config.region)
-        for service in ("dynamodb", "sqs", "events", "sesv2"):
+        for service in ("dynamodb", "sqs", "events", "sesv2", "ssm"):
             boto3.client(service)
 
     def _start_pollers(self, session: boto3.session.Session) -> None:
@@ -267,6 +355,35 @@ class LocalStack:
             return 500, {"function": name, "request_id": invocation.request_id, "error": invocation.error_payload()}
         return 200, {"function": name, "request_id": invocation.request_id, "result": invocation.result}
 
+    def get_clock(self) -> dict[str, Any]:
+        return self.clock.describe()
+
+    def move_clock(self, body: bytes) -> tuple[int, dict[str, Any]]:
+        """`{"advance": "P15D"}`: move the clock forward, then run the schedule until nothing more is due (at most
+        MAX_SCHEDULE_RUNS runs), so the timers that fell due act, as the schedule would have over that time."""
+        try:
+            payload = json.loads(body or b"{}")
+            advance = payload.get("advance") if isinstance(payload, dict) else None
+            if not isinstance(advance, str) or set(payload) - {"advance", "run_schedule"}:
+                raise InvalidDuration('send {"advance": "<ISO 8601 duration>"}, e.g. {"advance": "P15D"}')
+            duration = parse_duration(advance)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return 400, {"message": str(exc) if isinstance(exc, InvalidDuration) else "invalid JSON body"}
+        self.clock.advance(duration)
+        log.info("clock moved advance=%s offset_s=%.0f", advance, self.clock.offset_s)
+        result: dict[str, Any] = {**self.clock.describe(), "advanced_seconds": duration.total_seconds()}
+        if payload.get("run_schedule", True) is not False:
+            runs = []
+            for _ in range(MAX_SCHEDULE_RUNS):
+                status, run = self.run_schedule(None)
+                if status == 404:
+                    break
+                runs.append(run)
+                if status != 200 or not _acted(run.get("result")):
+                    break
+            result["schedule_runs"] = runs
+        return 200, result
+
     def _dead_letter_targets(self) -> dict[str, str]:
         """source queue logical id -> its dead-letter queue's logical id"""
         out = {}
@@ -322,8 +439,25 @@ class LocalStack:
     def banner(self) -> str:
         url = self.base_url
         port_arg = "" if self.config.port == 3000 else f" PORT={url.rsplit(':', 1)[1]}"
+        if self.store is not None and self.restored is not None:
+            r = self.restored
+            state = (
+                f"{self.config.state_dir}  (kept across restarts; `make run RESET=1` starts clean; restored "
+                f"{r.snapshot_items:,} snapshot items + {r.journal_entries:,} journal entries in {r.seconds:.1f} s)"
+            )
+        else:
+            state = "in memory only (--in-memory): nothing survives a restart"
         lines = [
             f"consent-guard local stack on {url}   (AWS: moto at {self.moto_url}, region {self.config.region})",
+            "",
+            f"  API          {url}                (every route needs a token)",
+            f"  OpenAPI      {url}/openapi.json",
+            f"  Swagger UI   {url}/docs",
+            f"  console      {url}/console/        (the moderator console; development sign-in)",
+            "  token        make token SUB=alice [GROUPS=moderators] [SCOPE=consent-guard/platform]",
+            f"  state        {state}",
+            f'  clock        {url}/local/clock   (POST {{"advance": "P15D"}} moves time and runs the schedule)',
+            f"  demo         make demo{port_arg}",
             "",
             "resources:",
             *(f"  table  {k:<18} {v}" for k, v in self.resources.tables.items()),
@@ -340,10 +474,8 @@ class LocalStack:
             *(f"  {note}" for note in self.notes),
             "",
             "try:",
-            f'  make token SUB=alice GROUPS=moderators      # then: curl -H "Authorization: Bearer $TOKEN" {url}/...',
-            f"  make demo{port_arg}",
-            f"  curl -s {url}/openapi.json                  # or open {url}/docs",
-            "local-only routes: /openapi.json /docs /local/health /local/events /local/queues "
-            "/local/schedule/run (POST) /local/queues/<DLQ>/redrive (POST)",
+            f'  TOKEN=$(make -s token SUB=alice); curl -H "Authorization: Bearer $TOKEN" {url}/me/notifications',
+            "local-only routes: /openapi.json /docs /console/ /local/token (POST) /local/health /local/events "
+            "/local/queues /local/clock /local/tdb /local/schedule/run (POST) /local/queues/<DLQ>/redrive (POST)",
         ]
         return "\n".join(lines)

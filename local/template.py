@@ -66,11 +66,17 @@ class LocalResources:
     def environment(self) -> dict[str, str]:
         """Globals environment of the template with Refs resolved to the local resources."""
         variables = load_template()["Globals"]["Function"]["Environment"]["Variables"]
+        parameters = load_template().get("Parameters", {})
         env: dict[str, str] = {}
         for key, value in variables.items():
             if isinstance(value, dict) and "Ref" in value:
                 target = value["Ref"]
-                env[key] = self.sender_email if target == "SenderEmail" else self.ref(target)
+                if target == "SenderEmail":
+                    env[key] = self.sender_email
+                elif target in parameters:
+                    env[key] = str(parameters[target].get("Default", ""))
+                else:
+                    env[key] = self.ref(target)
             else:
                 env[key] = str(value)
         return env

@@ -8,5 +8,19 @@ from datetime import UTC, datetime
 Clock = Callable[[], datetime]
 
 
-def utc_now() -> datetime:
+def _system_now() -> datetime:
     return datetime.now(UTC)
+
+
+_source: Clock = _system_now
+
+
+def utc_now() -> datetime:
+    return _source()
+
+
+def set_time_source(source: Clock | None) -> None:
+    """Replace where `utc_now` reads the time (None: the system clock). Only the local runner's movable clock
+    (`local/clock.py`, `POST /local/clock`) calls this; no deployed code does, and a test checks that."""
+    global _source
+    _source = source or _system_now

@@ -122,7 +122,9 @@ def test_docs_page_loads_the_openapi_document(local_stack: LocalStackHandle) -> 
 
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
-    assert "/openapi.json" in response.text
+    assert '<script src="/docs/assets/init.js">' in response.text  # no inline script: the CSP forbids it
+    init = local_stack.client.local.get("/docs/assets/init.js")
+    assert init.status_code == 200 and '"/openapi.json"' in init.text
 
 
 def test_health_lists_every_function_of_the_template(local_stack: LocalStackHandle) -> None:
@@ -136,6 +138,7 @@ def test_health_lists_every_function_of_the_template(local_stack: LocalStackHand
         "EffectsFunction",
         "CaseApiFunction",
         "ScheduledReviewFunction",
+        "StatementSubmitterFunction",
     }
 
 

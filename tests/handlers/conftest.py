@@ -22,8 +22,8 @@ NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
 def _clear_caches() -> None:
-    from consent_guard import config, messaging, repository
-    from consent_guard.consumers import effects, evaluation, notification, review
+    from consent_guard import config, messaging, repository, transparency_db
+    from consent_guard.consumers import effects, evaluation, notification, review, statements
     from consent_guard.http import case_api, intake_api
 
     config.clear_settings_cache()
@@ -39,6 +39,9 @@ def _clear_caches() -> None:
         effects.effect_delivery,
         notification.notification_service,
         review.review_service,
+        statements.submitter,
+        transparency_db.api_token,
+        transparency_db.ssm_client,
     ):
         fn.cache_clear()
 

@@ -77,6 +77,9 @@ def iam_needs(service: str, operation: str, params: dict[str, Any]) -> list[tupl
         return [(f"events:{operation}", _resource(e.get("EventBusName", "default"))) for e in params.get("Entries", [])]
     if service == "sesv2":
         return [(f"ses:{operation}", "*")]
+    if service == "ssm" and "Name" in params:
+        name = str(params["Name"])
+        return [(f"ssm:{operation}", f"arn:aws:ssm:eu-west-1:123456789012:parameter{name}")]
     return [(f"{service}:{operation}", "*")]
 
 

@@ -238,10 +238,17 @@ def _grants(function: dict[str, Any]) -> tuple[list[tuple[str, str, bool]], list
                             problems.append(f"{action} on any resource without a condition")
                     elif isinstance(target, dict) and "Fn::Sub" in target:
                         pattern = re.sub(r"\$\{(\w+)\.Arn\}", r"\1", str(target["Fn::Sub"]))
+                        # pseudo parameters match anything; a template parameter is its default
+                        pattern = re.sub(r"\$\{AWS::\w+\}", "*", pattern)
+                        pattern = re.sub(r"\$\{(\w+)\}", lambda m: _parameter_default(m.group(1)), pattern)
                     else:
                         pattern = _ref(target) or str(target)
                     grants.append((str(action), pattern, "Condition" in statement))
     return grants, problems
+
+
+def _parameter_default(name: str) -> str:
+    return str(load_template().get("Parameters", {}).get(name, {}).get("Default", "${" + name + "}"))
 
 
 def _iam_actions() -> dict[str, set[str]]:

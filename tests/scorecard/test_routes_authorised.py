@@ -63,6 +63,22 @@ DENIED: dict[str, list[tuple[str, dict[str, Any], int]]] = {
     ],
     "POST /cases/{case_id}/appeals/decision": [("a moderator", {"sub": "m", "groups": MOD}, 403)],
     "PUT /admin/accounts/{account_id}/dedicated-exposure": [("a moderator", {"sub": "m", "groups": MOD}, 403)],
+    "GET /cases/counts": [
+        ("a person", {"sub": "user-alice", "query": {"queue": "review"}}, 403),
+        ("a moderator asking for the appeals queue", {"sub": "m", "groups": MOD, "query": {"queue": "appeals"}}, 403),
+    ],
+    "GET /policy/rules": [
+        ("a person", {"sub": "user-alice", "query": {"category": "contact_information"}}, 403),
+        ("the platform's token", {"platform": True, "query": {"category": "contact_information"}}, 403),
+    ],
+    "POST /cases/{case_id}/decisions/preview": [
+        ("a person", {"sub": "user-alice"}, 403),
+        ("a trusted flagger", {"sub": "user-tf", "groups": ["trusted_flaggers"]}, 403),
+    ],
+    "POST /cases/{case_id}/media-views": [
+        ("a person", {"sub": "user-alice"}, 403),
+        ("the platform's token", {"platform": True}, 403),
+    ],
 }
 
 

@@ -22,12 +22,19 @@ from consent_guard.models.api import (
     CaseSummary,
     CaseView,
     ContextAccepted,
+    DecisionPreview,
+    DecisionPreviewRequest,
     DecisionRequest,
     DedicatedExposureRequest,
+    MediaViewed,
+    MediaViewRequest,
     NotificationPage,
     NotificationView,
+    PolicyRules,
+    QueueCounts,
     ReportPage,
 )
+from consent_guard.models.domain import Category
 from consent_guard.repository import CaseRepository
 from consent_guard.services.cases import CaseService
 
@@ -62,8 +69,30 @@ def list_cases(
     queue: Annotated[Literal["review", "appeals"], Query()],
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    category: Annotated[Category | None, Query(description="Only cases of this category")] = None,
 ) -> Response[str]:
-    return json_response(HTTPStatus.OK, case_service().queue(current_principal(app), queue, limit, cursor))
+    page = case_service().queue(current_principal(app), queue, limit, cursor, category.value if category else None)
+    return json_response(HTTPStatus.OK, page)
+
+
+@app.get(
+    "/cases/counts",
+    summary="How many cases a work queue holds, per category, and how many are past their review deadline",
+    responses={**_ok(QueueCounts, "The counts"), **error_responses(403, 422, 503)},
+    tags=["cases"],
+)
+def count_cases(queue: Annotated[Literal["review", "appeals"], Query()]) -> Response[str]:
+    return json_response(HTTPStatus.OK, case_service().queue_counts(current_principal(app), queue))
+
+
+@app.get(
+    "/policy/rules",
+    summary="The rules staff may cite for each outcome on a case of a category, with their text",
+    responses={**_ok(PolicyRules, "The citable rules"), **error_responses(403, 422, 503)},
+    tags=["cases"],
+)
+def policy_rules(category: Annotated[Category, Query()]) -> Response[str]:
+    return json_response(HTTPStatus.OK, case_service().policy_rules(current_principal(app), category))
 
 
 @app.get(
@@ -108,6 +137,26 @@ def claim_case(case_id: CaseId) -> Response[str]:
 )
 def decide_case(case_id: CaseId, decision: DecisionRequest) -> Response[str]:
     return json_response(HTTPStatus.OK, case_service().decide(current_principal(app), case_id, decision))
+
+
+@app.post(
+    "/cases/<case_id>/decisions/preview",
+    summary="What a decision would be and the statement of reasons the author would receive; nothing is stored",
+    responses={**_ok(DecisionPreview, "The preview"), **error_responses(403, 404, 413, 422, 503)},
+    tags=["cases"],
+)
+def preview_decision(case_id: CaseId, preview: DecisionPreviewRequest) -> Response[str]:
+    return json_response(HTTPStatus.OK, case_service().preview_decision(current_principal(app), case_id, preview))
+
+
+@app.post(
+    "/cases/<case_id>/media-views",
+    summary="Staff revealed one of the post's media items: recorded on the case (who looked, when)",
+    responses={**_ok(MediaViewed, "Recorded"), **error_responses(403, 404, 409, 413, 422, 503)},
+    tags=["cases"],
+)
+def record_media_view(case_id: CaseId, view: MediaViewRequest) -> Response[str]:
+    return json_response(HTTPStatus.OK, case_service().record_media_view(current_principal(app), case_id, view))
 
 
 @app.post(

@@ -215,6 +215,8 @@ class CaseSummary(Response):
     claim_expires_at: datetime | None = None
     appeal_filed_at: datetime | None = None
     appellant_role: str | None = None
+    trusted_flagger: bool = Field(False, description="A report from a trusted flagger (EU DSA Art. 22) is among it.")
+    report_count: int | None = Field(None, description="Reports received on the case (queues only).")
 
 
 class CasePage(Response):
@@ -225,6 +227,66 @@ class CasePage(Response):
 class ReportPage(Response):
     items: list[StaffReportView]
     next_cursor: str | None = None
+
+
+class QueueCategoryCount(Response):
+    cases: int
+    overdue: int = Field(description="Past their review deadline.")
+
+
+class QueueCounts(Response):
+    queue: str
+    total: int
+    overdue: int
+    categories: dict[str, QueueCategoryCount]
+
+
+class MediaViewRequest(Request):
+    media_id: Identifier
+
+
+class MediaViewed(Response):
+    case_id: str
+    media_id: str
+    viewed_by: str
+    viewed_at: datetime
+    version: int = Field(description="The case's version after the view was recorded.")
+
+
+class DecisionPreviewRequest(Request):
+    outcome: Literal["remove", "no_violation"]
+    rule_id: RuleId
+
+
+class DecisionPreview(Response):
+    """What a decision would be, with the statement of reasons the author would receive; nothing is stored."""
+
+    outcome: str
+    enforcement: str
+    issues_strike: bool
+    rule_ids: list[str]
+    policy_version: str
+    statement_of_reasons: str
+
+
+class CitableRule(Response):
+    rule_id: str
+    heading: str
+    text: str
+
+
+class PolicyRules(Response):
+    policy_version: str
+    category: str
+    outcomes: dict[str, list[CitableRule]] = Field(description="remove, no_violation: the rules a person may cite.")
+
+
+class StrikeView(Response):
+    case_id: str
+    category: str
+    rule_id: str
+    issued_at: datetime
+    expires_at: datetime
 
 
 class StaffReportView(Response):
@@ -245,6 +307,18 @@ class CaseEventView(Response):
     at: datetime
     actor: str
     data: dict[str, object]
+
+
+class StatementView(Response):
+    """A statement of reasons owed to the EU Transparency Database, and what became of it."""
+
+    puid: str
+    decision_seq: int = Field(description="Sequence number of the enforcement event whose statement it is.")
+    status: str = Field(description="pending, submitted or rejected")
+    tdb_uuid: str | None = Field(None, description="The database's id, once accepted.")
+    permalink: str | None = Field(None, description="The statement's public page in the database.")
+    submitted_at: datetime | None = None
+    rejected_fields: list[str] = Field([], description="Fields the database refused (names only).")
 
 
 class PostView(Response):
@@ -282,4 +356,8 @@ class CaseView(Response):
     post: PostView | None = Field(None, description="Staff only.")
     failed_notifications: list[dict[str, object]] | None = Field(
         None, description="Staff only: notifications whose email has failed (kind, attempts, current status)."
+    )
+    author_strikes: list[StrikeView] | None = Field(None, description="Staff only: the author's strikes in force.")
+    statements: list[StatementView] | None = Field(
+        None, description="Staff only: statements of reasons sent to the EU Transparency Database (DSA Art. 24(5))."
     )

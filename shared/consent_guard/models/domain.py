@@ -76,6 +76,7 @@ class EventType(StrEnum):
     ESCALATED = "escalated"
     ASSIGNED = "assigned"
     COMMENTED = "commented"
+    MEDIA_VIEWED = "media_viewed"  # a staff member revealed one of the post's media items (who looked, when)
     APPEALED = "appealed"
     APPEAL_DECIDED = "appeal_decided"
     ENFORCEMENT_APPLIED = "enforcement_applied"

@@ -61,6 +61,11 @@ def case_key(case_id: str) -> Item:
     return {"PK": f"CASE#{case_id}", "SK": "STATUS"}
 
 
+def report_count_key(case_id: str, shard: int) -> Item:
+    """One of a case's sharded report counters, added to in each report's own transaction."""
+    return {"PK": f"CASE#{case_id}", "SK": f"REPORTCOUNT#{shard}"}
+
+
 def event_key(case_id: str, seq: int) -> Item:
     return {"PK": f"CASE#{case_id}", "SK": f"EVENT#{seq:08d}"}
 

@@ -16,6 +16,7 @@ from typing import Annotated, Self
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
 from consent_guard.models.domain import Category, Enforcement, Outcome
+from consent_guard.policy.transparency import TransparencyMapping
 
 POLICY_FILE = Path(__file__).with_name("private_information.json")
 
@@ -259,6 +260,7 @@ class PolicyIndex:
             raise ValueError("an enforcement rung must enforce something")
         if policy.review_priorities[-1].when != ReviewConditions():
             raise ValueError("the last review tier must match every review")
+        policy.transparency_database.check_against(policy)
 
         notices = policy.notices
         _unique([n.outcome for n in notices.outcomes], "outcome notices")
@@ -315,6 +317,7 @@ class Policy(Doc):
     reporter_misuse: ReporterMisuse
     claim_minutes: PositiveInt
     notices: Notices
+    transparency_database: TransparencyMapping  # DSA Art. 24(5): how a restricting decision is reported
 
     @model_validator(mode="after")
     def _check_and_index(self) -> Self:

@@ -170,7 +170,84 @@ def render_policy_markdown(policy: Policy) -> str:
             ("Interim (other outcomes)", index.interim_text),
         ),
     )
+    out += _transparency(policy)
     return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _transparency(policy: Policy) -> list[str]:
+    """How a restricting decision is reported to the EU Transparency Database (docs/transparency-database.md)."""
+    mapping = policy.transparency_database
+    index = policy.index
+    out = [
+        "## EU Transparency Database (DSA Art. 24(5))",
+        "",
+        f"Every decision that restricts content or an account is sent as a statement of reasons, with `puid` "
+        f"`cg-<case id>-<event seq>`. Ground: `{mapping.ground.value}`, `incompatible_content_ground` "
+        f'"{mapping.ground_title} (version {policy.version}): <rule ids>", the rules\' text as the explanation, and '
+        "the terms' URL from configuration as `decision_ground_reference_url`. `decision_facts` is the policy's text "
+        "for the category, rules, measure and who decided; never report descriptions, notes, post text or ids of "
+        "people.",
+        "",
+    ]
+    out += _table(
+        ["Category", "category", "category_specification", "category_specification_other", "category_addition"],
+        (
+            (
+                index.categories[c].label,
+                f"`{m.category.value}`",
+                ", ".join(f"`{k.value}`" for k in m.keywords),
+                m.specification_other or "",
+                ", ".join(f"`{a.value}`" for a in m.category_addition),
+            )
+            for c, m in mapping.categories.items()
+        ),
+    )
+
+    def days(value: int | None) -> str:
+        return f"{value} days" if value else "indefinite"
+
+    out += _table(
+        ["Enforcement", "decision_visibility", "decision_provision", "decision_account", "end dates"],
+        (
+            (
+                e.value,
+                ", ".join(f"`{v.value}`" for v in m.visibility),
+                f"`{m.provision.value}`" if m.provision else "",
+                f"`{m.account.value}`" if m.account else "",
+                "; ".join(
+                    f"{name}: {days(getattr(m, f'{name}_days'))}"
+                    for name in ("visibility", "provision", "account")
+                    if getattr(m, name)
+                ),
+            )
+            for e, m in mapping.enforcement.items()
+        ),
+    )
+    out += _table(
+        ["Input", "Field", "Value"],
+        (
+            ("A notice (Art. 16)", "source_type", f"`{mapping.sources.notice.value}`"),
+            ("A trusted flagger's notice (Art. 22)", "source_type", f"`{mapping.sources.trusted_flagger.value}`"),
+            ("Our own detection (hash match)", "source_type", f"`{mapping.sources.own_detection.value}`"),
+            ("Decided by the policy engine", "automated_decision", f"`{mapping.automation.system.value}`"),
+            (
+                "Decided by a person (also on an automatically routed case)",
+                "automated_decision",
+                f"`{mapping.automation.person.value}`: {mapping.automation.person_reason}",
+            ),
+            ("Detected by a notice / by our own detection", "automated_detection", "`No` / `Yes`"),
+            *(
+                (f"Media: {media.value}", "content_type", f"`{content.value}`")
+                for media, content in mapping.media.items()
+            ),
+            (
+                f"Categories of kind {', '.join(mapping.text_for_kinds)}, or a post without media",
+                "content_type",
+                "`CONTENT_TYPE_TEXT`",
+            ),
+        ),
+    )
+    return out
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The only package that talks to DynamoDB, one module per aggregate (reports, context, cases, strikes,
-notifications, timers, standing, outbox) on the shared low-level calls of `base`. Maps ClientError codes to domain
-exceptions; every write that matters is conditional or transactional.
+notifications, timers, standing, outbox) on the shared low-level calls of `base`; `statements` (the Transparency
+Database's statements of reasons) builds on the package. Maps ClientError codes to domain exceptions; every write
+that matters is conditional or transactional.
 
 `CaseRepository` is the one object services hold: it has every aggregate's reads and writes, each defined in its
 module. The names below are the package's public surface; import them from `consent_guard.repository`."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -27,6 +27,9 @@ from consent_guard.repository.base import (
 )
 from consent_guard.repository.outbox import outbox_put
 
+if TYPE_CHECKING:
+    from consent_guard.models.tdb import PendingStatement
+
 
 @dataclass(frozen=True)
 class CaseChange:
@@ -39,6 +42,7 @@ class CaseChange:
     strikes: Sequence[tuple[str, Strike]] = ()  # (account_id, strike)
     strikes_removed: Sequence[tuple[str, str]] = ()  # (account_id, case_id)
     outbox: Outbox | None = None  # what the change owes the world, stored with it (see repository/outbox.py)
+    statements: Sequence[PendingStatement] = ()  # owed to the EU Transparency Database (repository/statements.py)
 
 
 class CasesRepository(TableAccess):
@@ -124,14 +128,21 @@ class CasesRepository(TableAccess):
             actions.append({"Put": {"TableName": self.table_name, "Item": _av(it.strike_to_item(account_id, strike))}})
         for account_id, case_id in change.strikes_removed:
             actions.append({"Delete": {"TableName": self.table_name, "Key": _av(it.strike_key(account_id, case_id))}})
+        if change.statements:
+            from consent_guard.repository.statements import statement_put  # the module builds on this package
+
+            actions += [statement_put(self.table_name, s) for s in change.statements]
         try:
             self._transact(actions)
         except TransactionRejected as rejected:
             _raise_if_case_changed(rejected)
             raise
 
-    def queue(self, queue_pk: str, limit: int, cursor: str | None) -> tuple[list[Case], str | None]:
-        """A work queue (review or appeals) in its index order: priority, then age."""
+    def queue(
+        self, queue_pk: str, limit: int, cursor: str | None, category: str | None = None
+    ) -> tuple[list[Case], str | None]:
+        """A work queue (review or appeals) in its index order: priority, then age; optionally one category
+        (filtered after the read, so a page may hold fewer than `limit` cases and still have a next one)."""
         kwargs: dict[str, Any] = {
             "TableName": self.table_name,
             "IndexName": "ListIndex",
@@ -139,6 +150,9 @@ class CasesRepository(TableAccess):
             "ExpressionAttributeValues": _av({":p": queue_pk}),
             "Limit": limit,
         }
+        if category is not None:
+            kwargs["FilterExpression"] = "category = :c"
+            kwargs["ExpressionAttributeValues"] = _av({":p": queue_pk, ":c": category})
         start = _decode_cursor(cursor)
         if start is not None:
             if start.get("LPK", {}).get("S") != queue_pk:
@@ -148,6 +162,43 @@ class CasesRepository(TableAccess):
         return [it.case_from_item(_py(i)) for i in response.get("Items", [])], _encode_cursor(
             response.get("LastEvaluatedKey")
         )
+
+    def report_counts(self, case_ids: Iterable[str]) -> dict[str, int]:
+        """How many reports each case has received (its sharded counters summed; 0 for none)."""
+        ids = list(dict.fromkeys(case_ids))
+        counts = dict.fromkeys(ids, 0)
+        keys = [it.report_count_key(c, shard) for c in ids for shard in range(it.CASE_REPORT_SHARDS)]
+        for item in self._batch_get(keys):
+            case_id = str(item["PK"]).removeprefix("CASE#")
+            counts[case_id] = counts.get(case_id, 0) + int(item.get("reports", 0))
+        return counts
+
+    def queue_counts(self, queue_pk: str, at: datetime) -> dict[str, dict[str, int]]:
+        """Every case in a work queue counted by category: how many, and how many past their review deadline."""
+        now = it.iso(at)
+        counts: dict[str, dict[str, int]] = {}
+        cursor: dict[str, Any] | None = None
+        while True:
+            kwargs: dict[str, Any] = {
+                "TableName": self.table_name,
+                "IndexName": "ListIndex",
+                "KeyConditionExpression": "LPK = :p",
+                "ProjectionExpression": "category, review_due_at",
+                "ExpressionAttributeValues": _av({":p": queue_pk}),
+            }
+            if cursor:
+                kwargs["ExclusiveStartKey"] = cursor
+            response = self._call("query", **kwargs)
+            for raw in response.get("Items", []):
+                item = _py(raw)
+                entry = counts.setdefault(str(item.get("category", "")), {"cases": 0, "overdue": 0})
+                entry["cases"] += 1
+                due = item.get("review_due_at")
+                if due and str(due) < now:
+                    entry["overdue"] += 1
+            cursor = response.get("LastEvaluatedKey")
+            if not cursor:
+                return counts
 
     def set_case_timer(self, case: Case, expected_dsk: str) -> bool:
         """Rewrite only the case's timer attributes, as `case_to_item` derives them from `case`, if the case is

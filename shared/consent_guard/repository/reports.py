@@ -10,6 +10,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from consent_guard.errors import DomainError, Forbidden, NotFound
+from consent_guard.ids import shard_of
 from consent_guard.models import items as it
 from consent_guard.models.domain import Report
 from consent_guard.models.effects import Outbox
@@ -158,6 +159,18 @@ class ReportsRepository(TableAccess):
                     }
                 }
             )
+        # the case's report count, sharded like its report items so a storm spreads over several counters
+        actions.append(
+            {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": _av(it.report_count_key(report.case_id, shard_of(report.report_id, it.CASE_REPORT_SHARDS))),
+                    "UpdateExpression": "ADD #n :one SET #t = :type",
+                    "ExpressionAttributeNames": {"#n": "reports", "#t": "type"},
+                    "ExpressionAttributeValues": _av({":one": 1, ":type": "report_count"}),
+                }
+            }
+        )
         try:
             self._transact(actions)
         except TransactionRejected as rejected:

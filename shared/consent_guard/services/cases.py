@@ -11,6 +11,7 @@ from typing import Any
 
 from consent_guard.auth import Group, Principal
 from consent_guard.cases import check_move
+from consent_guard.config import statement_settings
 from consent_guard.errors import Conflict, Forbidden, IllegalTransition, InvalidRequest, NotFound, VersionConflict
 from consent_guard.ids import digest
 from consent_guard.models import api
@@ -21,17 +22,21 @@ from consent_guard.models.domain import (
     CaseEvent,
     CaseFacts,
     CaseState,
+    Category,
     Decision,
     EventType,
     Outcome,
     Report,
     Strike,
 )
+from consent_guard.models.tdb import PendingStatement
 from consent_guard.observability import MetricUnit, logger, metrics
-from consent_guard.policy import RuleNotApplicable, decide_by_person
+from consent_guard.policy import RuleNotApplicable, citable_rules, decide_by_person
 from consent_guard.repository import CaseChange
+from consent_guard.repository.statements import StatementRepository
 from consent_guard.services.effects import MEASURES, CaseWorkflow, unfounded_effect
 from consent_guard.services.evaluation import with_timer
+from consent_guard.services.statements import pending_statement
 
 STAFF = (Group.MODERATORS, Group.APPEALS, Group.ADMINS)
 REPORTS_PAGE = 50  # reports in a case's view; the rest page through GET /cases/{case_id}/reports
@@ -43,7 +48,7 @@ class RuleRejected(InvalidRequest):
     code = "rule_not_applicable"
 
 
-def summary(case: Case) -> api.CaseSummary:
+def summary(case: Case, report_count: int | None = None) -> api.CaseSummary:
     return api.CaseSummary(
         case_id=case.case_id,
         post_id=case.post_id,
@@ -57,6 +62,8 @@ def summary(case: Case) -> api.CaseSummary:
         claim_expires_at=case.claim_expires_at,
         appeal_filed_at=case.appeal.filed_at if case.appeal else None,
         appellant_role=case.appeal.appellant_role if case.appeal else None,
+        trusted_flagger=any(r.trusted_flagger for r in case.key_reports),
+        report_count=report_count,
     )
 
 
@@ -94,14 +101,89 @@ def decision_view(case: Case, staff: bool) -> api.DecisionView | None:
 class CaseService(CaseWorkflow):
     # ------------------------------------------------------------ reading
 
-    def queue(self, principal: Principal, queue: str, limit: int, cursor: str | None) -> api.CasePage:
+    @staticmethod
+    def _queue_partition(principal: Principal, queue: str) -> str:
         if queue == "review":
             principal.require_group(Group.MODERATORS, Group.ADMINS)
-            cases, next_cursor = self.repository.queue(it.REVIEW_QUEUE, limit, cursor)
-        else:
-            principal.require_group(Group.APPEALS, Group.ADMINS)
-            cases, next_cursor = self.repository.queue(it.APPEALS_QUEUE, limit, cursor)
-        return api.CasePage(items=[summary(c) for c in cases], next_cursor=next_cursor)
+            return it.REVIEW_QUEUE
+        principal.require_group(Group.APPEALS, Group.ADMINS)
+        return it.APPEALS_QUEUE
+
+    def queue(
+        self, principal: Principal, queue: str, limit: int, cursor: str | None, category: str | None = None
+    ) -> api.CasePage:
+        partition = self._queue_partition(principal, queue)
+        cases, next_cursor = self.repository.queue(partition, limit, cursor, category)
+        counts = self.repository.report_counts(c.case_id for c in cases)
+        return api.CasePage(items=[summary(c, counts.get(c.case_id)) for c in cases], next_cursor=next_cursor)
+
+    def queue_counts(self, principal: Principal, queue: str) -> api.QueueCounts:
+        counts = self.repository.queue_counts(self._queue_partition(principal, queue), self.clock())
+        return api.QueueCounts(
+            queue=queue,
+            total=sum(c["cases"] for c in counts.values()),
+            overdue=sum(c["overdue"] for c in counts.values()),
+            categories={k: api.QueueCategoryCount(**v) for k, v in sorted(counts.items())},
+        )
+
+    def policy_rules(self, principal: Principal, category: Category) -> api.PolicyRules:
+        """The rules a person may cite on a case of `category`, per outcome, with the text the author would read."""
+        principal.require_group(*STAFF)
+        index = self.policy.index
+        return api.PolicyRules(
+            policy_version=self.policy.version,
+            category=category.value,
+            outcomes={
+                outcome.value: [
+                    api.CitableRule(rule_id=r, heading=index.headings[r], text=index.texts[r])
+                    for r in citable_rules(category, outcome, self.policy)
+                ]
+                for outcome in (Outcome.REMOVE, Outcome.NO_VIOLATION)
+            },
+        )
+
+    def preview_decision(
+        self, principal: Principal, case_id: str, request: api.DecisionPreviewRequest
+    ) -> api.DecisionPreview:
+        """The decision a person would make, with its statement of reasons, computed exactly as deciding would;
+        nothing is stored."""
+        principal.require_group(*STAFF)
+        case = self._get(case_id)
+        decision = self._person_decision(case, Outcome(request.outcome), request.rule_id, self.clock())
+        return api.DecisionPreview(
+            outcome=decision.outcome.value,
+            enforcement=decision.enforcement.value,
+            issues_strike=decision.issues_strike,
+            rule_ids=list(decision.rule_ids),
+            policy_version=decision.policy_version,
+            statement_of_reasons=decision.statement_of_reasons,
+        )
+
+    def record_media_view(self, principal: Principal, case_id: str, request: api.MediaViewRequest) -> api.MediaViewed:
+        """A staff member revealed one media item of the case's post: recorded as a case event (who, when) in the
+        case's own guarded transaction, retried over concurrent changes so no view goes unrecorded."""
+        principal.require_group(*STAFF)
+        for _ in range(3):
+            case = self._get(case_id)
+            post = self.repository.get_post_context(case.post_id)
+            if post is None or request.media_id not in {m.media_id for m in post.facts.media}:
+                raise NotFound("media not found")
+            now = self.clock()
+            try:
+                updated = self.change_with_event(
+                    case, now, principal.subject, EventType.MEDIA_VIEWED, {"media_id": request.media_id}
+                )
+            except VersionConflict:
+                continue
+            logger.info("media viewed", case_id=case.case_id, version=updated.version)
+            return api.MediaViewed(
+                case_id=case.case_id,
+                media_id=request.media_id,
+                viewed_by=principal.subject,
+                viewed_at=now,
+                version=updated.version,
+            )
+        raise VersionConflict("the case kept changing; try again")
 
     def view(self, principal: Principal, case_id: str) -> api.CaseView:
         case = self._get(case_id)
@@ -138,9 +220,34 @@ class CaseService(CaseWorkflow):
                     "email_status": current.email_status.value if current else "failed",
                 }
             )
+        author_id = post.facts.author_id if post else case.author_id
+        strikes = self.repository.strikes_of(author_id) if author_id else []
+        statements = StatementRepository(self.repository.table_name, self.repository.client).of_case(case.case_id)
         return view.model_copy(
             update={
+                "author_strikes": [
+                    api.StrikeView(
+                        case_id=s.case_id,
+                        category=s.category.value,
+                        rule_id=s.rule_id,
+                        issued_at=s.issued_at,
+                        expires_at=s.expires_at,
+                    )
+                    for s in sorted(strikes, key=lambda s: s.issued_at)
+                ],
                 "failed_notifications": failures,
+                "statements": [
+                    api.StatementView(
+                        puid=s.puid,
+                        decision_seq=s.seq,
+                        status=s.status.value,
+                        tdb_uuid=s.tdb_uuid,
+                        permalink=s.permalink,
+                        submitted_at=s.submitted_at,
+                        rejected_fields=list(s.rejected_fields),
+                    )
+                    for s in statements
+                ],
                 "reports": [report_view(r) for r in reports],
                 "reports_next_cursor": reports_cursor,
                 "events": [
@@ -248,6 +355,7 @@ class CaseService(CaseWorkflow):
                 events=events,
                 strikes=strikes,
                 outbox=self.outbox(updated, effects),
+                statements=self._statements(updated, enforcement_seq, now),
             )
         )
         metrics.add_metric(name="ModeratorDecisions", unit=MetricUnit.Count, value=1)
@@ -396,6 +504,7 @@ class CaseService(CaseWorkflow):
                 strikes=strikes,
                 strikes_removed=strikes_removed,
                 outbox=self.outbox(updated, self.effects.after_appeal(updated, events[0].seq, lifted, applied_seq)),
+                statements=self._statements(updated, applied_seq, now),
             )
         )
         metrics.add_metric(name=f"Appeal_{request.result}", unit=MetricUnit.Count, value=1)
@@ -542,6 +651,17 @@ class CaseService(CaseWorkflow):
             }
         )
         return updated, events, strikes, enforcement_seq
+
+    def _statements(self, case: Case, enforcement_seq: int | None, now: datetime) -> list[PendingStatement]:
+        """The statement of reasons a restricting decision owes the Transparency Database (none otherwise)."""
+        if enforcement_seq is None:
+            return []
+        post = self.repository.get_post_context(case.post_id)
+        return [
+            pending_statement(
+                case, enforcement_seq, post.facts if post else None, self.policy, statement_settings(), now
+            )
+        ]
 
     def _staff_view(self, case: Case) -> api.CaseView:
         return api.CaseView(

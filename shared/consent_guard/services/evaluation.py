@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from consent_guard.cases import PENDING_STATES, STATE_FOR_OUTCOME, can_move
+from consent_guard.config import statement_settings
 from consent_guard.errors import NotFound, VersionConflict
 from consent_guard.ids import case_id_for
 from consent_guard.models.domain import (
@@ -37,6 +38,7 @@ from consent_guard.policy import Policy, evaluate_case
 from consent_guard.repository import CaseChange
 from consent_guard.repository.outbox import EMBEDDED
 from consent_guard.services.effects import MEASURES, CaseWorkflow
+from consent_guard.services.statements import pending_statement
 
 RELATIONSHIP_RANK = {Relationship.SELF: 2, Relationship.AUTHORIZED_REPRESENTATIVE: 1, Relationship.OTHER: 0}
 MAX_ATTEMPTS = 4  # optimistic-concurrency retries when another evaluation changed the case first
@@ -403,6 +405,11 @@ class EvaluationService(CaseWorkflow):
             measures_active=MEASURES[decision.enforcement] if enforcement_seq is not None else (),
         )
         new_case = with_timer(new_case, case, now, self.policy)
+        statements = (
+            [pending_statement(new_case, enforcement_seq, post.facts, self.policy, statement_settings(), now)]
+            if enforcement_seq is not None and post is not None
+            else []
+        )
         self.save(
             CaseChange(
                 case=new_case,
@@ -413,6 +420,7 @@ class EvaluationService(CaseWorkflow):
                 outbox=self.outbox(
                     new_case, self.effects.after_decision(new_case, trigger, current_state, enforcement_seq)
                 ),
+                statements=statements,
             )
         )
         logger.info(

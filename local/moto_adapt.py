@@ -1,0 +1,425 @@
+"""Small, tested adaptations of moto that keep the local stack's cost per request flat as its data grows.
+
+Two costs in moto 5.2.5 grow with the size of a table, and the local stack pays both on every request:
+
+moto 5.2.5's `DynamoDBBackend.transact_write_items` backs up every table a transaction touches with
+`copy.deepcopy(table)` before it starts, so each transaction costs O(table size) in time, and the copies churn memory
+(issue 11: 0.4-0.6 s per report at ~2,400 items, gigabytes of RSS after twenty minutes). Here the backup is an undo
+log of the items the transaction writes (a deep copy of each one, or "absent"), restored in reverse order on
+rollback, so a transaction costs O(items touched). Everything else (validation, condition checks, cancellation
+reasons, the order of operations) is moto's own code path.
+
+`Table.query` reads its candidates from `Table.all_items()`, which sorts every item of the table, for a query on
+the table's own key as for one on a global secondary index: O(n log n) per query. Here a query sees only the items
+it can match: the partition of its hash key, or, on a GSI, the items whose index hash key equals the query's, from a
+per-table map kept up to date by every write path (put, delete, update, the transaction rollback). moto's own query
+code then filters, sorts, pages and projects them as before.
+
+Two records moto keeps for its own tests grow with every message, without bound: SES's list of sent emails (bodies
+included) and each SQS queue's set of the receipt handles of deleted messages (so that deleting twice is not an
+error). `bound_bookkeeping` keeps the newest `KEEP_SENT_EMAILS` emails and `KEEP_DELETED_HANDLES` handles per
+queue; a receipt handle older than that, deleted again, gets ReceiptHandleIsInvalid instead of silence, which no
+consumer of ours does (a redelivered message carries a new handle).
+
+The adaptation replaces one method and relies on moto's internals (`Table.items`, `Table.get_item`, the stream
+shard); `MOTO_VERSION` pins the version it was written against, and `tests/unit/test_moto_adapt.py` fails when the
+installed moto differs or when the replaced method's source changes, so an upgrade is a deliberate step.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import inspect
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+MOTO_VERSION = "5.2.5"
+# sha256 of the source of moto's DynamoDBBackend.transact_write_items this module replaces
+REPLACED_SOURCE_SHA256 = "81db2cb7d94e39c90b3a2077e1f4bb41a449c558ef9b1b1e2910fdaa39978ad4"
+# ... and of the methods it wraps and whose internals (items, all_items) it relies on
+WRAPPED_SOURCES_SHA256 = "e7e783a3ca8f45e53d5dcbb7fd2607f4c410012752edf140ebd384580c41422d"
+
+KEEP_SENT_EMAILS = 1_000
+KEEP_DELETED_HANDLES = 20_000
+
+_applied = False
+
+
+class BoundedSet:
+    """The newest `size` members of a set (insertion order): `in`, `add`, `update`, `len`."""
+
+    def __init__(self, size: int, members: Iterable[Any] = ()) -> None:
+        self.size = size
+        self._members: dict[Any, None] = {}
+        self.update(members)
+
+    def __contains__(self, member: object) -> bool:
+        return member in self._members
+
+    def __len__(self) -> int:
+        return len(self._members)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._members)
+
+    def add(self, member: Any) -> None:
+        self._members.pop(member, None)
+        self._members[member] = None
+        while len(self._members) > self.size:
+            del self._members[next(iter(self._members))]
+
+    def update(self, members: Iterable[Any]) -> None:
+        for member in members:
+            self.add(member)
+
+
+def bound_bookkeeping(region: str) -> None:
+    """Cap the sent-email list and the deleted-receipt-handle sets of this region's SES and SQS backends."""
+    from collections import deque
+
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+    from moto.sqs.models import sqs_backends
+
+    ses = ses_backends[DEFAULT_ACCOUNT_ID][region]
+    if not isinstance(ses.sent_messages, deque):
+        ses.sent_messages = deque(ses.sent_messages, maxlen=KEEP_SENT_EMAILS)
+    for queue in sqs_backends[DEFAULT_ACCOUNT_ID][region].queues.values():
+        if not isinstance(queue.deleted_messages, BoundedSet):
+            queue.deleted_messages = BoundedSet(KEEP_DELETED_HANDLES, queue.deleted_messages)
+
+
+def _original(owner: Any, name: str) -> Any:
+    method = getattr(owner, name)
+    return getattr(method, "__moto_original__", method)
+
+
+def replaced_source_digest() -> str:
+    from moto.dynamodb.models import DynamoDBBackend
+
+    return hashlib.sha256(inspect.getsource(_original(DynamoDBBackend, "transact_write_items")).encode()).hexdigest()
+
+
+def wrapped_sources_digest() -> str:
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import Table
+
+    methods = [
+        _original(Table, "query"),
+        _original(Table, "put_item"),
+        _original(Table, "delete_item"),
+        _original(Table, "all_items"),
+        _original(DynamoDBBackend, "update_item"),
+    ]
+    return hashlib.sha256("".join(inspect.getsource(m) for m in methods).encode()).hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------- query candidates
+
+
+class _GsiMap:
+    """For one table: index name -> index hash key values -> the primary keys of the items that carry them."""
+
+    def __init__(self, table: Any) -> None:
+        self.hash_attrs: dict[str, list[str]] = {
+            index.name: [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"]
+            for index in (table.global_indexes or [])
+        }
+        self.members: dict[str, dict[tuple[Any, ...], set[tuple[Any, Any]]]] = {n: {} for n in self.hash_attrs}
+        for partition in table.items.values():
+            for item in partition.values() if table.range_key_attr else [partition]:
+                self.add(item)
+
+    def _values(self, index: str, item: Any) -> tuple[Any, ...] | None:
+        values = tuple(item.attrs.get(a) for a in self.hash_attrs[index])
+        return None if any(v is None for v in values) else values
+
+    def add(self, item: Any) -> None:
+        for index in self.hash_attrs:
+            values = self._values(index, item)
+            if values is not None:
+                self.members[index].setdefault(values, set()).add((item.hash_key, item.range_key))
+
+    def discard(self, item: Any) -> None:
+        for index in self.hash_attrs:
+            values = self._values(index, item)
+            if values is not None:
+                keys = self.members[index].get(values)
+                if keys is not None:
+                    keys.discard((item.hash_key, item.range_key))
+                    if not keys:
+                        del self.members[index][values]
+
+    def candidates(self, table: Any, index: str, values: tuple[Any, ...]) -> list[Any]:
+        out = []
+        for hash_key, range_key in self.members[index].get(values, ()):
+            item = table.get_item(hash_key, range_key) if range_key is not None else table.items.get(hash_key)
+            if item is not None:
+                out.append(item)
+        return out
+
+
+def _gsi_map(table: Any) -> _GsiMap:
+    existing: _GsiMap | None = table.__dict__.get("_cg_gsi_map")
+    if existing is None:
+        existing = table.__dict__["_cg_gsi_map"] = _GsiMap(table)
+    return existing
+
+
+def reindex(table: Any) -> None:
+    """After `table.items` was replaced wholesale (a restored snapshot): rebuild the map on the next query."""
+    table.__dict__.pop("_cg_gsi_map", None)
+
+
+def _sort_like_all_items(items: list[Any]) -> list[Any]:
+    return sorted(items, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+
+
+def _query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+    original = _original(type(self), "query")
+    bound = inspect.signature(original).bind(self, hash_key, *args, **kwargs).arguments
+    index_name = bound.get("index_name")
+    candidates: list[Any] | None = None
+    if index_name is None:
+        partition = self.items.get(hash_key)
+        if partition is None:
+            candidates = []
+        elif self.range_key_attr:
+            candidates = list(partition.values())
+        else:
+            candidates = [partition]
+    elif any(i.name == index_name for i in (self.global_indexes or [])):
+        gsi = _gsi_map(self)
+        attrs = gsi.hash_attrs[index_name]
+        conditions = dict(bound.get("hash_key_conditions") or [])
+        if not conditions and len(attrs) == 1 and hash_key is not None:
+            conditions = {attrs[0]: hash_key}
+        if set(conditions) == set(attrs):
+            candidates = gsi.candidates(self, index_name, tuple(conditions[a] for a in attrs))
+    if candidates is None:  # a local secondary index, or a shape this map doesn't know: moto's own full pass
+        return _original(type(self), "query")(self, hash_key, *args, **kwargs)
+    ordered = _sort_like_all_items(candidates)
+    self.__dict__["all_items"] = lambda: ordered  # moto's query reads its candidates from all_items()
+    try:
+        return _original(type(self), "query")(self, hash_key, *args, **kwargs)
+    finally:
+        del self.__dict__["all_items"]
+
+
+def _table_put_item(self: Any, item_attrs: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+    gsi: _GsiMap | None = self.__dict__.get("_cg_gsi_map")
+    if gsi is None:
+        return _original(type(self), "put_item")(self, item_attrs, *args, **kwargs)
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    hash_value = DynamoType(item_attrs[self.hash_key_attr]) if self.hash_key_attr in item_attrs else None
+    range_value = (
+        DynamoType(item_attrs[self.range_key_attr])
+        if self.range_key_attr is not None and self.range_key_attr in item_attrs
+        else None
+    )
+    previous = self.get_item(hash_value, range_value) if hash_value is not None else None
+    item = _original(type(self), "put_item")(self, item_attrs, *args, **kwargs)
+    if previous is not None:
+        gsi.discard(previous)
+    gsi.add(item)
+    return item
+
+
+def _table_delete_item(self: Any, hash_key: Any, range_key: Any) -> Any:
+    item = _original(type(self), "delete_item")(self, hash_key, range_key)
+    gsi: _GsiMap | None = self.__dict__.get("_cg_gsi_map")
+    if gsi is not None and item is not None:
+        gsi.discard(item)
+    return item
+
+
+def _backend_update_item(self: Any, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+    """update_item changes the item in place: take it out of the map as it was, put it back as it is."""
+    table = self.get_table(table_name)
+    gsi: _GsiMap | None = table.__dict__.get("_cg_gsi_map")
+    if gsi is None:
+        return _original(type(self), "update_item")(self, table_name, key, *args, **kwargs)
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    hash_value = DynamoType(key[table.hash_key_attr])
+    range_value = DynamoType(key[table.range_key_attr]) if table.range_key_attr in key else None
+    before = table.get_item(hash_value, range_value)
+    if before is not None:
+        gsi.discard(before)
+    try:
+        item = _original(type(self), "update_item")(self, table_name, key, *args, **kwargs)
+    finally:
+        current = table.get_item(hash_value, range_value)
+        if current is not None:
+            gsi.add(current)
+    return item
+
+
+class _UndoLog:
+    """The items a transaction is about to change, as they were, so a rollback restores exactly those."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[Any, Any, Any, Any]] = []  # (table, hash, range, deep copy or None)
+        self.seen: set[tuple[int, Any, Any]] = set()
+        self.stream_lengths: dict[int, tuple[Any, int]] = {}
+
+    def remember(self, table: Any, key: dict[str, Any]) -> None:
+        from moto.dynamodb.models.dynamo_type import DynamoType
+
+        hash_value = DynamoType(key[table.hash_key_attr])
+        range_value = DynamoType(key[table.range_key_attr]) if table.range_key_attr in key else None
+        marker = (id(table), hash_value, range_value)
+        if marker in self.seen:
+            return
+        self.seen.add(marker)
+        if table.stream_shard is not None and id(table) not in self.stream_lengths:
+            self.stream_lengths[id(table)] = (table, len(table.stream_shard.items))
+        current = table.get_item(hash_value, range_value)
+        self.entries.append((table, hash_value, range_value, copy.deepcopy(current)))
+
+    def rollback(self) -> None:
+        for table, hash_value, range_value, before in reversed(self.entries):
+            gsi: _GsiMap | None = table.__dict__.get("_cg_gsi_map")
+            if gsi is not None:
+                current = table.get_item(hash_value, range_value)
+                if current is not None:
+                    gsi.discard(current)
+                if before is not None:
+                    gsi.add(before)
+            if before is None:
+                if range_value is not None:
+                    partition = table.items.get(hash_value)
+                    if partition is not None:
+                        partition.pop(range_value, None)
+                        if not partition:
+                            table.items.pop(hash_value, None)
+                else:
+                    table.items.pop(hash_value, None)
+            elif range_value is not None:
+                table.items[hash_value][range_value] = before
+            else:
+                table.items[hash_value] = before
+        for table, length in self.stream_lengths.values():
+            del table.stream_shard.items[length:]  # the records of writes that were undone
+
+
+def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+    """moto's transact_write_items with an item-level undo log instead of a deep copy of every touched table."""
+    from moto.dynamodb.exceptions import (
+        ConditionalCheckFailed,
+        MockValidationException,
+        MultipleTransactionsException,
+        TooManyTransactionsException,
+        TransactionCanceledException,
+        TransactWriteSingleOpException,
+    )
+    from moto.dynamodb.models import get_filter_expression
+
+    if len(transact_items) > 100:
+        raise TooManyTransactionsException()
+    undo = _UndoLog()
+    target_items: set[tuple[str, str]] = set()
+
+    def check_unicity(table_name: str, key: dict[str, Any]) -> None:
+        item = (str(table_name), str(dict(sorted(key.items()))))
+        if item in target_items:
+            raise MultipleTransactionsException()
+        target_items.add(item)
+
+    errors: list[tuple[str, str, dict[str, Any] | None] | tuple[None, None, None]] = []
+    for item in transact_items:
+        original_item: dict[str, Any] | None = None
+        if len(list(item.keys())) > 1:
+            raise TransactWriteSingleOpException
+        try:
+            op_type, op = next(iter(item.items()))
+            if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
+                raise ValueError("Unsupported transaction operation")
+            table_name = op["TableName"]
+            condition_expression = op.get("ConditionExpression")
+            names = op.get("ExpressionAttributeNames")
+            values = op.get("ExpressionAttributeValues")
+            return_on_failure = op.get("ReturnValuesOnConditionCheckFailure")
+            table = self.get_table(table_name)
+            if op_type == "Put":
+                attrs = op["Item"]
+                key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+                if table.range_key_attr is not None:
+                    key[table.range_key_attr] = attrs[table.range_key_attr]
+            else:
+                key = op["Key"]
+            check_unicity(table_name, key)
+            current = self.get_item(table_name, key)
+            if condition_expression is not None:
+                condition_op = get_filter_expression(condition_expression, names, values)
+                if not condition_op.expr(current):
+                    if return_on_failure == "ALL_OLD" and current:
+                        original_item = current.to_json()["Attributes"]
+                    raise ConditionalCheckFailed(item=original_item)
+            if op_type != "ConditionCheck":
+                undo.remember(table, key)
+            if op_type == "Put":
+                self.put_item(
+                    table_name,
+                    op["Item"],
+                    condition_expression=condition_expression,
+                    expression_attribute_names=names,
+                    expression_attribute_values=values,
+                )
+            elif op_type == "Delete":
+                self.delete_item(
+                    table_name,
+                    key,
+                    condition_expression=condition_expression,
+                    expression_attribute_names=names,
+                    expression_attribute_values=values,
+                )
+            elif op_type == "Update":
+                self.update_item(
+                    table_name,
+                    key,
+                    update_expression=op["UpdateExpression"],
+                    condition_expression=condition_expression,
+                    expression_attribute_names=names,
+                    expression_attribute_values=values,
+                )
+            errors.append((None, None, None))
+        except (MultipleTransactionsException, MockValidationException):
+            undo.rollback()
+            raise
+        except ConditionalCheckFailed as e:
+            errors.append(("ConditionalCheckFailed", str(e.message), original_item))
+        except Exception as e:  # moto's behaviour: any other failure cancels with its type as the code
+            errors.append((type(e).__name__, str(e), original_item))
+    if any(code is not None for code, _, _ in errors):
+        undo.rollback()
+        raise TransactionCanceledException(errors)
+
+
+def apply() -> None:
+    """Install the adaptations (idempotent). Refuses to run on a moto version it wasn't written for."""
+    global _applied
+    if _applied:
+        return
+    import moto
+    from moto.dynamodb.models import DynamoDBBackend
+
+    if moto.__version__ != MOTO_VERSION or wrapped_sources_digest() != WRAPPED_SOURCES_SHA256:
+        raise RuntimeError(
+            f"local/moto_adapt.py was written for moto {MOTO_VERSION}, found {moto.__version__}: "
+            "re-check the replaced and wrapped methods, then update MOTO_VERSION and the digests"
+        )
+    from moto.dynamodb.models.table import Table
+
+    for owner, name, replacement in (
+        (DynamoDBBackend, "transact_write_items", transact_write_items),
+        (DynamoDBBackend, "update_item", _backend_update_item),
+        (Table, "query", _query),
+        (Table, "put_item", _table_put_item),
+        (Table, "delete_item", _table_delete_item),
+    ):
+        replacement.__moto_original__ = getattr(owner, name)  # type: ignore[attr-defined]
+        setattr(owner, name, replacement)
+    _applied = True
