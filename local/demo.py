@@ -263,7 +263,7 @@ def platform_records_context(story: Story) -> None:
     c = story.cast
     accounts: dict[str, dict[str, Any]] = {
         c.author: {"contact_email": f"{c.author}@example.com", "locale": "en"},
-        c.reporter: {"locale": "en"},
+        c.reporter: {"locale": "en", "identity_verified": True},  # the platform verified who the reporter is
         c.public_figure: {"public_figure": True, "locale": "en"},
     }
     for account_id, body in accounts.items():
@@ -282,6 +282,10 @@ def platform_records_context(story: Story) -> None:
         _, accepted = story.call(story.platform, "PUT", f"/context/posts/{post_id}", 200, json=body)
         signals = ", ".join(k for k, v in post_signals.items() if v) or "none"
         story.say.fact(f"PUT /context/posts/{accepted['id']} -> 200  (author {c.author}, 1 photo, signals: {signals})")
+    # the platform knows the reporter is the person shown: their claim is confirmed, not only self-declared
+    media = {"depicted_account_ids": [c.reporter]}
+    _, accepted = story.call(story.platform, "PUT", f"/context/media/{c.post}-m1", 200, json=media)
+    story.say.fact(f"PUT /context/media/{accepted['id']} -> 200  (shows {c.reporter}: a confirmed claim, PIM-A2)")
 
 
 def bystander_reports(story: Story) -> None:

@@ -80,9 +80,10 @@ class _OneRequestAtATime:
 class LocalMotoServer(ThreadedMotoServer):
     """ThreadedMotoServer with the one-request-at-a-time and journaling middlewares in front of moto's WSGI app."""
 
-    def __init__(self, store: StateStore, **kwargs: Any) -> None:
+    def __init__(self, store: StateStore | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.app = _OneRequestAtATime(JournalingApp(DomainDispatcherApplication(create_backend_app), store))
+        moto_app: WSGIApp = DomainDispatcherApplication(create_backend_app)
+        self.app = _OneRequestAtATime(JournalingApp(moto_app, store) if store is not None else moto_app)
 
     def _server_entry(self) -> None:
         self._server = make_server(self._ip_address, self._port, self.app, True, request_handler=MotoRequestHandler)
@@ -137,9 +138,7 @@ class LocalStack:
         self.config = config
         self.stop_event = threading.Event()
         self.store = StateStore(config.state_dir, fsync=config.fsync) if config.state_dir is not None else None
-        self.moto = LocalMotoServer(
-            self.store or StateStore(Path(os.devnull)), ip_address="127.0.0.1", port=config.moto_port, verbose=False
-        )
+        self.moto = LocalMotoServer(self.store, ip_address="127.0.0.1", port=config.moto_port, verbose=False)
         self.clock = LocalClock(self.store)
         self.restored: RestoreSummary | None = None
         self.moto_url = ""

@@ -6,6 +6,8 @@ Tests and the local stack both build their AWS resources from here, so they cann
 from __future__ import annotations
 
 import json
+import os
+import secrets
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -64,8 +66,11 @@ class LocalResources:
         raise KeyError(logical_id)
 
     def environment(self) -> dict[str, str]:
-        """Globals environment of the template with Refs resolved to the local resources."""
-        variables = load_template()["Globals"]["Function"]["Environment"]["Variables"]
+        """Globals environment of the template, and every function's own, with Refs resolved to the local
+        resources; a Secrets Manager dynamic reference becomes a random development key kept in .local/."""
+        variables = dict(load_template()["Globals"]["Function"]["Environment"]["Variables"])
+        for function in resources("AWS::Serverless::Function").values():
+            variables.update(function["Properties"].get("Environment", {}).get("Variables", {}))
         parameters = load_template().get("Parameters", {})
         env: dict[str, str] = {}
         for key, value in variables.items():
@@ -77,9 +82,34 @@ class LocalResources:
                     env[key] = str(parameters[target].get("Default", ""))
                 else:
                     env[key] = self.ref(target)
+            elif isinstance(value, dict) and "{{resolve:secretsmanager:" in str(value.get("Fn::Sub", "")):
+                env[key] = dev_secret(DEV_SECRETS / key.lower().replace("_", "-"))
             else:
                 env[key] = str(value)
         return env
+
+
+DEV_SECRETS = ROOT / ".local"
+
+
+def dev_secret(path: Path) -> str:
+    """A development secret, created on first use (atomically: concurrent first runs agree on one value)."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_urlsafe(48) + "\n")
+    try:
+        os.link(tmp, path)  # fails if another process won the race: then use theirs
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
+    return path.read_text().strip()
 
 
 def table_definition(logical_id: str, table_name: str) -> dict[str, Any]:

@@ -20,15 +20,20 @@ class Group(StrEnum):
 
 
 def _as_set(value: Any) -> frozenset[str]:
-    """API Gateway renders array claims as the string "[a b]"; scopes come space-separated."""
+    """API Gateway (HTTP API, payload 2.0) renders an array claim as the string "[a b]" and scopes come
+    space-separated: split on spaces only. Nothing is stripped or split on commas or quotes, so a name like
+    `readers,moderators` or `"moderators"` stays one name and matches no role."""
     if value is None:
         return frozenset()
     if isinstance(value, list | tuple | set | frozenset):
         return frozenset(str(v) for v in value if str(v))
-    text = str(value).strip()
+    text = str(value)
     if text.startswith("[") and text.endswith("]"):
         text = text[1:-1]
-    return frozenset(part.strip("\"' ") for part in text.replace(",", " ").split() if part.strip("\"' "))
+    return frozenset(text.split(" ")) - {""}
+
+
+KNOWN_GROUPS = frozenset(g.value for g in Group)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,4 +74,6 @@ def principal_from_event(event: Mapping[str, Any]) -> Principal:
     if not subject:
         raise Forbidden("no authenticated subject")
     scopes = _as_set(jwt.get("scopes")) | _as_set(claims.get("scope"))
-    return Principal(subject=subject, groups=_as_set(claims.get("cognito:groups")), scopes=scopes)
+    # unknown group names are ignored: only the roles the code knows can be held
+    groups = _as_set(claims.get("cognito:groups")) & KNOWN_GROUPS
+    return Principal(subject=subject, groups=groups, scopes=scopes)

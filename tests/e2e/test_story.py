@@ -7,7 +7,7 @@ import io
 import json
 import socket
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import httpx
@@ -15,6 +15,7 @@ import pytest
 
 from local import demo
 from local.client import wait_until
+from local.process import running_stack
 from tests.e2e.conftest import LocalStackHandle
 
 pytestmark = pytest.mark.e2e
@@ -32,6 +33,7 @@ class World:
         self.tag = uuid.uuid4().hex[:8]
         self.platform = self.stack.as_platform()
         self._people: dict[str, httpx.Client] = {}
+        self._accounts: dict[str, dict[str, Any]] = {}
 
     def id(self, name: str) -> str:
         return f"{name}-{self.tag}"
@@ -42,7 +44,15 @@ class World:
         return self._people[name]
 
     def account(self, name: str, **facts: Any) -> None:
-        response = self.platform.put(f"/context/accounts/{self.id(name)}", json=facts)
+        """The platform's facts about an account (merged with what this test told it before)."""
+        merged = self._accounts[name] = {**self._accounts.get(name, {}), **facts}
+        response = self.platform.put(f"/context/accounts/{self.id(name)}", json=merged)
+        assert response.status_code == 200, response.text
+
+    def verify(self, reporter: str, post_id: str) -> None:
+        """The platform confirms a first-person claim: the reporter's identity and that they are shown in the media."""
+        self.account(reporter, identity_verified=True)
+        response = self.platform.put(f"/context/media/{post_id}-m1", json={"depicted_account_ids": [self.id(reporter)]})
         assert response.status_code == 200, response.text
 
     def post(self, name: str, author: str = "author", **signals: bool) -> str:
@@ -61,8 +71,17 @@ class World:
         return post_id
 
     def report(
-        self, reporter: str, post_id: str, relationship: str = "self", category: str = "private_media", **extra: Any
+        self,
+        reporter: str,
+        post_id: str,
+        relationship: str = "self",
+        category: str = "private_media",
+        verified: bool = True,
+        **extra: Any,
     ) -> httpx.Response:
+        """A report; a `self` report's claim is confirmed by the platform first unless `verified=False`."""
+        if relationship == "self" and verified:
+            self.verify(reporter, post_id)
         attestations = FULL_ATTESTATIONS if relationship == "self" else {"accurate_and_complete": True}
         body = {
             "post_id": post_id,
@@ -407,10 +426,17 @@ def test_a_rejected_report_is_not_stored(world: World) -> None:
 # --------------------------------------------------------------------------------------------- the demo
 
 
-def test_the_demo_tells_the_whole_story_against_the_stack_and_exits_0(local_stack: LocalStackHandle) -> None:
+@pytest.fixture(scope="module")
+def demo_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The demo moves the stack's clock 15 days (its last step): its own stack, so the other tests' times hold."""
+    with running_stack(tmp_path_factory.mktemp("demo_stack")) as (url, _log):
+        yield url
+
+
+def test_the_demo_tells_the_whole_story_against_the_stack_and_exits_0(demo_stack: str) -> None:
     out, err = io.StringIO(), io.StringIO()
 
-    status = demo.main(["--url", local_stack.url], out=out, err=err)
+    status = demo.main(["--url", demo_stack], out=out, err=err)
 
     text = out.getvalue()
     assert status == 0, f"{err.getvalue()}\n{text}"
@@ -421,11 +447,12 @@ def test_the_demo_tells_the_whole_story_against_the_stack_and_exits_0(local_stac
     assert "content.hide" in text and "account.lock" in text
     assert "statement_of_reasons" in text and "(email: sent)" in text
     assert "all DLQs are empty" in text
+    assert "POST /local/clock" in text and "status closed" in text  # the 14-day wait, seen to end
     assert "Done: " in text
 
 
-def test_the_demo_can_run_again_on_the_same_stack(local_stack: LocalStackHandle) -> None:
-    assert demo.main(["--url", local_stack.url], out=io.StringIO(), err=io.StringIO()) == 0
+def test_the_demo_can_run_again_on_the_same_stack(demo_stack: str) -> None:
+    assert demo.main(["--url", demo_stack], out=io.StringIO(), err=io.StringIO()) == 0
 
 
 def test_the_demo_says_to_start_the_stack_when_nothing_listens(local_stack: LocalStackHandle) -> None:

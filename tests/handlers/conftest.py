@@ -137,14 +137,41 @@ class Stack:
         )
         assert status == 200
 
+    def verify_claim(self, sub: str, post_id: str, media: int = 1) -> None:
+        """The platform confirms a first-person claim: the reporter's identity is verified and they are the account
+        shown in the post's media (what lets automation go beyond hiding the post, PIM-A2). Written the way the
+        platform's context routes store it, keeping what the account's context already holds."""
+        from consent_guard.models import items as it
+        from consent_guard.models.domain import AccountContext, AccountFacts, MediaFacts
+
+        table = self.table()
+        stored = table.get_item(Key=it.account_key(sub)).get("Item")
+        context = (
+            it.account_context_from_item(stored)
+            if stored
+            else AccountContext(facts=AccountFacts(account_id=sub), updated_at=NOW)
+        )
+        verified = context.model_copy(update={"facts": context.facts.model_copy(update={"identity_verified": True})})
+        table.put_item(Item=it.account_context_to_item(verified))
+        for i in range(media):
+            media_id = f"{post_id}-m{i}"
+            found = table.get_item(Key=it.media_key(media_id)).get("Item")
+            facts = it.media_from_item(found) if found else MediaFacts(media_id=media_id)
+            people = tuple(sorted({*facts.depicted_account_ids, sub}))
+            table.put_item(Item=it.media_to_item(facts.model_copy(update={"depicted_account_ids": people}), NOW))
+
     def report(
         self,
         sub: str = "user-alice",
         post_id: str = "post-1001",
         category: str = "private_media",
         relationship: str = "self",
+        verified: bool = True,
         **extra: Any,
     ) -> dict[str, Any]:
+        """A report; a `self` report's claim is confirmed by the platform unless `verified=False` (self-declared)."""
+        if relationship == "self" and verified:
+            self.verify_claim(sub, post_id)
         attestations = {"accurate_and_complete": True}
         if relationship == "self":
             attestations |= {"information_is_mine": True, "not_published_elsewhere": True}

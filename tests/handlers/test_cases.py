@@ -247,10 +247,15 @@ def test_staff_see_reports_and_history_the_author_a_narrow_view_and_others_nothi
     assert view["reports"][0]["reporter_id"] == "user-dave"
     assert view["post"]["author_id"] == "user-bob"
 
+    # need to know: nothing was decided yet, so the author learns nothing (not even that it was reported)
+    assert stack.http(GET, path_params={"case_id": case_id}, sub="user-bob")[0] == 404
+    decided = _decide(stack, case_id, view["case"]["version"], "remove", "PIM-12")
+    assert decided[0] == 200, decided
     status, author_view, _ = stack.http(GET, path_params={"case_id": case_id}, sub="user-bob")
     assert status == 200
     assert author_view["reports"] is None and author_view["events"] is None
-    assert "user-dave" not in str(author_view)
+    assert author_view["case"]["claimed_by"] is None and author_view["decision"]["decided_by"] is None
+    assert "user-dave" not in str(author_view) and "mod-1" not in str(author_view)
 
     stranger = stack.http(GET, path_params={"case_id": case_id}, sub="user-mallory")
     missing = stack.http(GET, path_params={"case_id": "c_aaaaaaaaaaaaaaaaaaaaaaaa"}, sub="user-mallory")
@@ -272,6 +277,14 @@ def _removed_automatically(stack: Stack) -> dict[str, Any]:
 
 def _appeal(stack: Stack, case_id: str, sub: str) -> tuple[int, dict[str, Any]]:
     status, body, _ = stack.http(APPEAL, path_params={"case_id": case_id}, body={"reason": "I had permission"}, sub=sub)
+    return status, body
+
+
+def _reporter_appeal(stack: Stack, report_id: str, sub: str) -> tuple[int, dict[str, Any]]:
+    """A reporter appeals through their report (POST /reports/{report_id}/appeals)."""
+    status, body, _ = stack.http(
+        "case_api/appeal_report.json", path_params={"report_id": report_id}, body={"reason": "it is me"}, sub=sub
+    )
     return status, body
 
 
@@ -318,7 +331,10 @@ def test_the_reporter_appeals_no_action_and_an_overturn_applies_the_ladder(stack
     case_id = accepted["case_id"]
     assert _case(stack, case_id)["case"]["state"] == "dismissed"
 
-    assert _appeal(stack, case_id, "user-alice")[0] == 200
+    assert _appeal(stack, case_id, "user-alice")[0] == 404  # the case file is not the reporter's to see
+    assert _reporter_appeal(stack, accepted["report_id"], "user-mallory")[0] == 404  # nor someone else's report
+    status, filed = _reporter_appeal(stack, accepted["report_id"], "user-alice")
+    assert (status, filed["status"]) == (200, "under_review"), filed
     version = _case(stack, case_id)["case"]["version"]
     status, decided = _decide_appeal(stack, case_id, version, "overturn", "PIM-8")
     stack.run_pipeline()
@@ -361,7 +377,9 @@ def test_who_may_appeal_what_and_until_when(stack: Stack) -> None:
     case = _removed_automatically(stack)
     case_id = case["case"]["case_id"]
     assert _appeal(stack, case_id, "user-mallory")[0] == 404  # not a party: nothing leaks
-    assert _appeal(stack, case_id, "user-alice")[0] == 409  # the reporter cannot appeal a removal
+    assert _appeal(stack, case_id, "user-alice")[0] == 404  # a reporter appeals through their report...
+    report_id = _case(stack, case_id)["reports"][0]["report_id"]
+    assert _reporter_appeal(stack, report_id, "user-alice")[0] == 409  # ...and cannot appeal a removal
     with time_machine.travel(datetime.now(UTC) + timedelta(days=184), tick=False):
         status, body = _appeal(stack, case_id, "user-bob")
     assert status == 409 and "window" in body["message"]
@@ -412,7 +430,12 @@ def test_admins_mark_dedicated_accounts_and_the_next_removal_suspends(stack: Sta
     assert status == 200
     stack.account_context("user-bob", contact_email="bob@example.com")  # the platform cannot unset it
     case = _removed_automatically(stack)
-    assert case["decision"]["enforcement"] == "permanent_suspension"
+    # only a person suspends (PIM-A4): the post is hidden and a moderator decides, the ladder then suspends
+    assert (case["case"]["state"], case["measures_active"]) == ("in_review", ["content.hide"])
+    assert case["decision"]["rule_ids"][-2:] == ["PIM-E1", "PIM-A4"]
+    decided = _decide(stack, case["case"]["case_id"], case["case"]["version"], "remove", "PIM-8")
+    assert decided[0] == 200, decided
+    assert decided[1]["decision"]["enforcement"] == "permanent_suspension"
 
 
 # ---------------------------------------------------------------- storms

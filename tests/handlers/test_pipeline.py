@@ -21,6 +21,7 @@ INBOX = "case_api/my_notifications.json"
 def test_a_first_person_report_is_removed_and_everyone_is_told(stack: Stack) -> None:
     stack.post_context()
     stack.account_context("user-bob", contact_email="bob@example.com")
+    stack.verify_claim("user-alice", "post-1001")  # the platform confirms who reports and that they are shown
     _, accepted, _ = stack.http(SUBMIT)
 
     stack.run_pipeline()

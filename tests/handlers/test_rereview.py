@@ -122,7 +122,7 @@ def test_a_case_past_its_review_deadline_is_escalated_once_and_moderators_are_to
     assert view["case"]["state"] == "in_review" and view["case"]["review_priority"] == 0
     escalated = _events(stack, case_id, "escalated")
     assert len(escalated) == 1 and escalated[0]["actor"] == "system"
-    assert escalated[0]["data"]["reason"] == "review_sla" and escalated[0]["data"]["priority_before"] == 2
+    assert escalated[0]["data"]["reason"] == "review_sla" and escalated[0]["data"]["priority_before"] == 3
     item = _item(stack, it.case_key(case_id))
     assert item["LSK"].startswith("0#") and "DSK" not in item  # head of the queue, no timer left
     notices = _moderators_inbox(stack)
@@ -218,7 +218,7 @@ def test_a_case_without_the_posts_facts_is_retried_then_sent_to_review_after_72_
     assert first["acted"] == {"needs_context_limit": 1} and again["acted"] == {}
     view = _case(stack, case_id)
     assert view["case"]["state"] == "in_review"
-    assert view["case"]["review_priority"] == 2  # the policy's review tier: everything else, 24 hours
+    assert view["case"]["review_priority"] == 3  # the policy's review tier: everything else, 24 hours
     assert view["case"]["review_due_at"].startswith("2026-11-29T12:16")
     escalated = _events(stack, case_id, "escalated")
     assert len(escalated) == 1 and escalated[0]["data"]["reason"] == "needs_context_limit"
@@ -315,7 +315,7 @@ def test_retention_erases_the_reports_personal_data_and_keeps_the_decision(
     erased = _events(stack, case_id, "erased")
     assert len(erased) == 1 and erased[0]["actor"] == "system" and erased[0]["data"]["reports"] == 2
     view = _case(stack, case_id)
-    assert view["case"]["state"] == "actioned" and view["decision"]["rule_ids"] == ["PIM-8", "PIM-E5"]
+    assert view["case"]["state"] == "actioned" and view["decision"]["rule_ids"] == ["PIM-8", "PIM-E5", "PIM-A2"]
     assert [r["description"] for r in view["reports"]] == ["", ""]
     assert {r["reporter_id"] for r in view["reports"]} == {"erased"}
     assert sorted(r["relationship"] for r in view["reports"]) == ["other", "self"]  # anonymous counts remain

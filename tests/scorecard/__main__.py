@@ -104,7 +104,32 @@ PYTEST_CHECKS = [
         (f"{H}/test_report_intake.py::test_idempotency_records_hold_no_request_data", f"{S}/test_retention.py"),
         "past the retention period personal fields are erased; markers hold only hashes and ids",
     ),
+    PytestCheck(
+        13,
+        "self-declared-claims",
+        (f"{S}/test_self_declared_claims.py",),
+        "self-declared claims hide at most the post, no automated suspension, bounded priority hints",
+    ),
+    PytestCheck(
+        14,
+        "conflicts-of-interest",
+        (f"{S}/test_conflicts_of_interest.py",),
+        "no role claims, decides or hears a case about its own post, report or decision; refusals block no one",
+    ),
+    PytestCheck(
+        15,
+        "need-to-know-no-oracle",
+        (f"{S}/test_need_to_know.py",),
+        "author 404 before a decision and never sees handlers; reporters never see sanctions; existing == missing",
+    ),
+    PytestCheck(
+        16,
+        "cursors-and-numbers",
+        (f"{S}/test_hostile_inputs.py",),
+        "tampered/replayed cursors 400; duplicate keys, huge or non-finite numbers 422; exact group claims",
+    ),
 ]
+ALL_CHECKS = 16
 
 
 def _fuzz(args: argparse.Namespace) -> list[CheckResult]:
@@ -140,13 +165,13 @@ def _pytest_and_template(numbers: set[int]) -> Callable[[argparse.Namespace], li
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.scorecard", description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="", help="comma-separated check numbers (default: all 12)")
+    parser.add_argument("--only", default="", help=f"comma-separated check numbers (default: all {ALL_CHECKS})")
     parser.add_argument("--output", type=Path, default=ROOT / "scorecard.json")
     parser.add_argument("--fuzz-seed", default="20261125", help="hypothesis seed of the fuzzing, or 'random'")
     parser.add_argument("--workers", type=int, default=2, help="pytest-xdist workers for the pytest-backed checks")
     parser.add_argument("--verbose", "-v", action="store_true", help="print the details of passing checks too")
     args = parser.parse_args(argv)
-    wanted = {int(n) for n in args.only.split(",") if n.strip()} or set(range(1, 13))
+    wanted = {int(n) for n in args.only.split(",") if n.strip()} or set(range(1, ALL_CHECKS + 1))
 
     pytest_numbers = ({c.number for c in PYTEST_CHECKS} | {10}) & wanted
     groups: list[tuple[set[int], Callable[[argparse.Namespace], list[CheckResult]]]] = [

@@ -87,7 +87,6 @@ def _role_cases(world: dict[str, str]) -> list[tuple[str, str, dict[str, Any]]]:
             {**appeals, "query": {"queue": "review"}},
         ),
         ("platform lists the review queue", "case_api/list_cases.json", {**platform, "query": {"queue": "review"}}),
-        ("user claims", "case_api/claim_case.json", {**user, "path_params": {"case_id": review}}),
         (
             "appeal reviewer claims a review case",
             "case_api/claim_case.json",

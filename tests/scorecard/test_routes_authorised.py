@@ -52,7 +52,16 @@ DENIED: dict[str, list[tuple[str, dict[str, Any], int]]] = {
         ("a reporter of the case", {"sub": "user-alice"}, 404),
         ("the platform's token", {"platform": True}, 404),
     ],
-    "POST /cases/{case_id}/claim": [("a person", {"sub": "user-alice"}, 403)],
+    # whoever cannot see cases learns nothing from a claim, not even that the case exists
+    "POST /cases/{case_id}/claim": [("a person", {"sub": "user-alice"}, 404)],
+    "POST /reports/{report_id}/appeals": [
+        ("another person", {"sub": "user-mallory"}, 404),
+        ("the platform's token", {"platform": True}, 403),
+    ],
+    "POST /reports/{report_id}/confirmations": [
+        ("another person", {"sub": "user-mallory"}, 404),
+        ("the platform's token", {"platform": True}, 403),
+    ],
     "POST /cases/{case_id}/decisions": [
         ("a person", {"sub": "user-alice"}, 403),
         ("an appeal reviewer", {"sub": "a", "groups": ["appeals"]}, 403),

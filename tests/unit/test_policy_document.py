@@ -15,13 +15,14 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from consent_guard.models.domain import CaseFacts, Category, MediaFacts, Outcome
+from consent_guard.models.domain import CaseFacts, Category, MediaFacts, Outcome, ReporterFacts
 from consent_guard.policy import Policy, evaluate_case, load_policy
 from consent_guard.policy.document import POLICY_FILE
 from consent_guard.policy.markdown import render_policy_markdown
 from tests.unit.test_policy_rules import (
     OTHER,
     OUT_OF_SCOPE,
+    REPORTER_ID,
     REPRESENTATIVE,
     REPRESENTATIVE_UNATTESTED,
     SELF,
@@ -49,6 +50,7 @@ def test_provision_ids_are_unique() -> None:
         *(e.id for e in policy.exceptions),
         *(w.id for w in policy.weighing_factors),
         *(r.id for r in policy.enforcement_ladder),
+        *(a.id for a in policy.automation),
     ]
     assert len(ids) == len(set(ids))
     assert set(ids) == policy.index.provision_ids
@@ -66,14 +68,18 @@ def test_timings_and_tiers_are_the_agreed_ones() -> None:
     assert (policy.appeal_window_days, policy.retention_days_after_appeal_window, policy.claim_minutes) == (183, 30, 30)
     assert (policy.reporter_quota.max_reports, policy.reporter_quota.window_seconds) == (50, 3600)
     tiers = [
-        (t.when.categories, t.when.live_location, t.when.trusted_flagger, t.priority) for t in policy.review_priorities
+        (t.when.categories, t.when.live_location_confirmed, t.when.trusted_flagger, t.when.live_location, t.priority)
+        for t in policy.review_priorities
     ]
+    # a reporter's live-location hint ranks below every platform-confirmed signal (and is bounded per reporter)
     assert tiers == [
-        ((Category.INTIMATE_MEDIA,), None, None, 0),
-        (None, True, None, 0),
-        (None, None, True, 1),
-        (None, None, None, 2),
+        ((Category.INTIMATE_MEDIA,), None, None, None, 0),
+        (None, True, None, None, 0),
+        (None, None, True, None, 1),
+        (None, None, None, True, 2),
+        (None, None, None, None, 3),
     ]
+    assert (policy.priority_hints.max_cases_per_reporter, policy.priority_hints.window_hours) == (3, 24)
     assert [t.sla_hours for t in policy.review_priorities if t.priority == 0] == [1, 1]
     assert policy.review_priorities[-1].sla_hours == 24
 
@@ -100,11 +106,19 @@ def _grid() -> list[CaseFacts]:
     ]
     media = [(), (MediaFacts(media_id="media-0", publicly_available=True),)]
     strikes = [(), (strike(days_ago=10),), (strike(days_ago=400),)]
+    standings = [
+        (),  # self-declared
+        (ReporterFacts(reporter_id=REPORTER_ID, upheld=5),),  # a good track record
+        (ReporterFacts(reporter_id=REPORTER_ID, unfounded_recent=1),),  # recently unfounded
+    ]
     return [
         case(category, *reports, post_facts=p, public_figure=pf, dedicated=d, media_facts=m, strikes=s)
         for category, reports, p, pf, d, m, s in itertools.product(
             Category, report_sets, posts, (False, True), (False, True), media, strikes
         )
+    ] + [
+        case(category, *reports, post_facts=p, strikes=s, verified=False, reporters=r)
+        for category, reports, p, s, r in itertools.product(Category, report_sets, posts[:2], strikes[:2], standings)
     ]
 
 
@@ -120,7 +134,8 @@ def test_the_engine_emits_only_ids_of_the_document_and_reaches_every_one() -> No
         outcomes.add(decision.outcome)
     assert emitted <= policy.index.provision_ids
     exception_ids = {e.id for e in policy.exceptions}
-    assert emitted == {r.id for r in policy.rules} | exception_ids | {r.id for r in policy.enforcement_ladder}
+    ladder_ids = {r.id for r in policy.enforcement_ladder}
+    assert emitted == {r.id for r in policy.rules} | exception_ids | ladder_ids | {a.id for a in policy.automation}
     assert considered == exception_ids | {w.id for w in policy.weighing_factors}
     assert outcomes == set(Outcome)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from consent_guard.models.domain import (
@@ -31,6 +31,10 @@ any_category = st.sampled_from(Category)
 any_relationship = st.sampled_from(Relationship)
 instants = st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2028, 1, 1), timezones=st.just(UTC))
 offsets = st.timedeltas(min_value=timedelta(days=-800), max_value=timedelta(days=800))
+
+# wall-time checks are noise on a shared machine (performance belongs in make bench): properties, not timings
+settings.register_profile("shared-machine", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("shared-machine")
 
 
 attestations = st.builds(
@@ -171,19 +175,27 @@ def test_every_decision_is_explained_from_the_document(facts: CaseFacts) -> None
 
 @given(cases())
 def test_enforcement_and_strikes_only_follow_a_removal(facts: CaseFacts) -> None:
+    """A removal enforces something; a strike only with an account measure; the only measure outside a removal is
+    the post hidden while a person reviews a suspension (PIM-A4); automation never suspends."""
     decision = evaluate_case(facts)
     removed = decision.outcome is Outcome.REMOVE
-    assert (decision.enforcement is not Enforcement.NONE) is removed
-    assert decision.issues_strike is removed
+    hidden_for_review = decision.outcome is Outcome.NEEDS_REVIEW and decision.enforcement is Enforcement.HIDE_CONTENT
+    assert (decision.enforcement is not Enforcement.NONE) is (removed or hidden_for_review)
+    assert decision.enforcement is not Enforcement.PERMANENT_SUSPENSION
+    if decision.issues_strike:
+        assert removed and decision.enforcement is Enforcement.REQUIRE_REMOVAL
+    if hidden_for_review:
+        assert "PIM-A4" in decision.rule_ids
 
 
 @given(cases())
 def test_an_active_strike_from_another_case_means_suspension_on_removal(facts: CaseFacts) -> None:
+    """... which only a person decides: automation hides the post and sends the case to a moderator (PIM-A4)."""
     decision = evaluate_case(facts)
-    if decision.outcome is Outcome.REMOVE and active_strikes(
-        facts.author_strikes, facts.now, exclude_case_id=facts.case_id
-    ):
-        assert decision.enforcement is Enforcement.PERMANENT_SUSPENSION
+    if active_strikes(facts.author_strikes, facts.now, exclude_case_id=facts.case_id):
+        assert decision.outcome is not Outcome.REMOVE
+        if "PIM-E4" in decision.rule_ids:
+            assert decision.rule_ids[-1] == "PIM-A4" and decision.enforcement is Enforcement.HIDE_CONTENT
 
 
 @given(cases())

@@ -20,6 +20,7 @@ from consent_guard.models.domain import (
     PostFacts,
     PostSignals,
     Relationship,
+    ReporterFacts,
     ReportFacts,
     Strike,
 )
@@ -125,7 +126,13 @@ def case(
     dedicated: bool = False,
     media_facts: tuple[MediaFacts, ...] = (),
     strikes: tuple[Strike, ...] = (),
+    verified: bool = True,
+    reporters: tuple[ReporterFacts, ...] = (),
 ) -> CaseFacts:
+    """A case; `verified`: the platform confirmed the reporters' claims (identity verified, the representative's
+    authority, the person concerned shown in the media), so automation may go as far as the ladder allows."""
+    people = (REPORTER_ID, "account-represented")
+    media = media_facts or (MediaFacts(media_id="media-0"),)
     return CaseFacts(
         case_id=CASE_ID,
         category=category,
@@ -133,8 +140,15 @@ def case(
         post=post_facts,
         author=AccountFacts(account_id="author-2b7c", dedicated_to_exposure=dedicated),
         person_concerned=AccountFacts(account_id="person-44aa", public_figure=public_figure),
-        media=media_facts,
+        media=tuple(m.model_copy(update={"depicted_account_ids": people if verified else ()}) for m in media),
         author_strikes=strikes,
+        reporters=reporters,
+        accounts=(
+            AccountFacts(account_id=REPORTER_ID, identity_verified=verified),
+            AccountFacts(
+                account_id="account-represented", authorized_representatives=(REPORTER_ID,) if verified else ()
+            ),
+        ),
         now=NOW,
     )
 
@@ -363,9 +377,9 @@ DECISIONS = [
     ),
     P(
         case(Category.INTIMATE_MEDIA, REPRESENTATIVE_UNATTESTED),
-        Outcome.REMOVE,
-        ("PIM-10", "PIM-E3"),
-        (Enforcement.PERMANENT_SUSPENSION, None),
+        Outcome.NEEDS_REVIEW,
+        ("PIM-A5",),
+        KEPT,
         id="intimate-representative-unattested",
     ),
     P(
@@ -422,10 +436,10 @@ DECISIONS = [
     ),
     P(
         case(Category.THREAT_TO_EXPOSE, REPRESENTATIVE_UNATTESTED),
-        Outcome.REMOVE,
-        ("PIM-14",),
-        REMOVED,
-        id="conduct-representative",
+        Outcome.NEEDS_REVIEW,
+        ("PIM-A5",),
+        KEPT,
+        id="conduct-representative-unconfirmed",
     ),
     P(
         case(Category.EXTORTION, SELF_UNATTESTED),
@@ -512,12 +526,24 @@ DECISIONS = [
 def test_decision(
     facts: CaseFacts, outcome: Outcome, rule_ids: tuple[str, ...], enforced: tuple[Enforcement, str | None]
 ) -> None:
+    """The table states what the ladder calls for on a verified claim; a suspension always goes to a person, with
+    the post hidden meanwhile (PIM-A4), and an automated removal cites what the claim could bear (PIM-A2)."""
     enforcement, rung = enforced
+    expected_ids = rule_ids if rung is None else (*rule_ids, rung)
+    strike = outcome is Outcome.REMOVE
+    if outcome is Outcome.REMOVE and enforcement is Enforcement.PERMANENT_SUSPENSION:
+        outcome, enforcement, expected_ids, strike = (
+            Outcome.NEEDS_REVIEW,
+            Enforcement.HIDE_CONTENT,
+            (*expected_ids, "PIM-A4"),
+            False,
+        )
+    elif outcome is Outcome.REMOVE:
+        expected_ids = (*expected_ids, "PIM-A2")
     decision = evaluate_case(facts)
     assert decision.outcome is outcome
     assert decision.enforcement is enforcement
-    assert decision.issues_strike is (outcome is Outcome.REMOVE)
-    expected_ids = rule_ids if rung is None else (*rule_ids, rung)
+    assert decision.issues_strike is strike
     assert decision.rule_ids == expected_ids
     assert decision.automated is True
     assert decision.policy_version == load_policy().version
@@ -532,9 +558,14 @@ REVIEWS = [
     P(case(Category.INTIMATE_MEDIA, OTHER), (0, 1), id="intimate-media"),
     P(case(Category.INTIMATE_MEDIA, report(Relationship.OTHER, trusted_flagger=True)), (0, 1), id="intimate-trusted"),
     P(
-        case(Category.HOME_ADDRESS_OR_LOCATION, report(Relationship.OTHER, live_location=True)),
+        case(Category.HOME_ADDRESS_OR_LOCATION, OTHER, post_facts=post(live_location=True)),
         (0, 1),
-        id="live-location",
+        id="live-location-confirmed-by-the-platform",
+    ),
+    P(
+        case(Category.HOME_ADDRESS_OR_LOCATION, report(Relationship.OTHER, live_location=True)),
+        (2, 4),
+        id="live-location-hint",
     ),
     P(
         case(
@@ -542,17 +573,17 @@ REVIEWS = [
             OTHER,
             report(Relationship.OTHER, live_location=True, trusted_flagger=True),
         ),
-        (0, 1),
-        id="live-location-beats-trusted",
+        (1, 4),
+        id="trusted-beats-a-hint",
     ),
     P(
         case(Category.CONTACT_INFORMATION, report(Relationship.OTHER, trusted_flagger=True)),
         (1, 4),
         id="trusted-flagger",
     ),
-    P(case(Category.CONTACT_INFORMATION, OTHER), (2, 24), id="standard"),
-    P(case(Category.PRIVATE_MEDIA, SELF_UNATTESTED), (2, 24), id="standard-media"),
-    P(case(Category.PRIVATE_MEDIA, SELF, post_facts=post(crisis=True)), (2, 24), id="standard-weighing"),
+    P(case(Category.CONTACT_INFORMATION, OTHER), (3, 24), id="standard"),
+    P(case(Category.PRIVATE_MEDIA, SELF_UNATTESTED), (3, 24), id="standard-media"),
+    P(case(Category.PRIVATE_MEDIA, SELF, post_facts=post(crisis=True)), (3, 24), id="standard-weighing"),
 ]
 
 
@@ -697,3 +728,56 @@ def test_active_strikes_keeps_only_those_in_force() -> None:
 def test_an_explicit_policy_is_the_one_applied() -> None:
     amended = load_policy().model_copy(update={"version": "2027-01-01.1"})
     assert evaluate_case(case(Category.NAME, SELF), amended).policy_version == "2027-01-01.1"
+
+
+# ---- automation proportionate to the claim (issue 13) --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("category", [*INFORMATION, Category.PRIVATE_MEDIA])
+def test_a_self_declared_claim_hides_the_post_and_touches_no_account(category: Category) -> None:
+    decision = evaluate_case(case(category, SELF, verified=False))
+    assert (decision.outcome, decision.enforcement, decision.issues_strike) == (
+        Outcome.REMOVE,
+        Enforcement.HIDE_CONTENT,
+        False,
+    )
+    assert decision.rule_ids[-1] == "PIM-A1" and not any(r.startswith("PIM-E") for r in decision.rule_ids)
+
+
+def test_a_track_record_raises_what_a_claim_bears_and_unfounded_reports_lower_it() -> None:
+    good = ReporterFacts(reporter_id=REPORTER_ID, upheld=3)
+    raised = evaluate_case(case(Category.CONTACT_INFORMATION, SELF, verified=False, reporters=(good,)))
+    assert (raised.enforcement, raised.rule_ids) == (Enforcement.REQUIRE_REMOVAL, ("PIM-12", "PIM-E5", "PIM-A3"))
+    tarnished = ReporterFacts(reporter_id=REPORTER_ID, upheld=9, unfounded_recent=1)
+    lowered = evaluate_case(case(Category.CONTACT_INFORMATION, SELF, verified=False, reporters=(tarnished,)))
+    assert (lowered.outcome, lowered.enforcement, lowered.rule_ids) == (
+        Outcome.NEEDS_REVIEW,
+        Enforcement.NONE,
+        ("PIM-A6",),
+    )
+    warned = ReporterFacts(reporter_id=REPORTER_ID, warned=True)
+    assert evaluate_case(case(Category.CONTACT_INFORMATION, SELF, verified=False, reporters=(warned,))).rule_ids == (
+        "PIM-A6",
+    )
+
+
+def test_media_claims_are_verified_only_when_the_platform_shows_the_person_in_the_media() -> None:
+    not_shown = case(Category.PRIVATE_MEDIA, SELF, media_facts=(MediaFacts(media_id="media-0"),))
+    not_shown = not_shown.model_copy(update={"media": (MediaFacts(media_id="media-0"),)})
+    assert evaluate_case(not_shown).enforcement is Enforcement.HIDE_CONTENT
+    assert evaluate_case(case(Category.PRIVATE_MEDIA, SELF)).enforcement is Enforcement.REQUIRE_REMOVAL
+
+
+def test_the_reporters_statement_tells_of_the_post_never_of_the_account() -> None:
+    from consent_guard.policy import reporter_rule_ids, reporter_statement
+
+    for facts in (
+        case(Category.EXTORTION, SELF),
+        case(Category.PRIVATE_MEDIA, SELF, strikes=(strike(days_ago=10),)),
+        case(Category.CONTACT_INFORMATION, SELF),
+    ):
+        decision = evaluate_case(facts)
+        statement = reporter_statement(decision, facts.category)
+        assert all(not r.startswith(("PIM-E", "PIM-A")) for r in reporter_rule_ids(decision))
+        for word in ("suspend", "strike", "locked", "Repeat violation", "Enforcement rule", "Automation rule"):
+            assert word not in statement, (word, statement)

@@ -13,10 +13,12 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from consent_guard.auth import Group
 from consent_guard.config import case_api_settings
+from consent_guard.cursors import CursorSigner
 from consent_guard.http.common import current_principal, error_responses, json_response, new_resolver
 from consent_guard.messaging import QueuePublisher
 from consent_guard.models.api import (
     AppealDecisionRequest,
+    AppealFiled,
     AppealRequest,
     CasePage,
     CaseSummary,
@@ -42,6 +44,7 @@ app = new_resolver()
 
 CaseId = Annotated[str, Path(pattern=r"^c_[a-z2-7]{24}$")]
 AccountId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_\-:.]{1,128}$")]
+ReportId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_\-:.]{1,128}$")]
 
 
 @cache
@@ -50,9 +53,19 @@ def repository() -> CaseRepository:
 
 
 @cache
+def cursors() -> CursorSigner:
+    return CursorSigner(case_api_settings().cursor_key.get_secret_value())
+
+
+@cache
 def case_service() -> CaseService:
     settings = case_api_settings()
-    return CaseService(repository(), QueuePublisher(settings.effects_queue_url))
+    service = CaseService(repository(), QueuePublisher(settings.effects_queue_url))
+    service.cursors = cursors()
+    return service
+
+
+INBOX_KEYS = frozenset({"PK", "SK", "LPK", "LSK"})
 
 
 def _ok(model: type, description: str) -> dict[int, OpenAPIResponse]:
@@ -161,12 +174,22 @@ def record_media_view(case_id: CaseId, view: MediaViewRequest) -> Response[str]:
 
 @app.post(
     "/cases/<case_id>/appeals",
-    summary="Appeal the case's decision: the author a removal, a reporter a decision to take no action",
+    summary="The author appeals a removal on a case they can see (a reporter appeals through their report)",
     responses={**_ok(CaseView, "Appeal filed"), **error_responses(403, 404, 409, 413, 422, 503)},
     tags=["appeals"],
 )
 def appeal_case(case_id: CaseId, appeal: AppealRequest) -> Response[str]:
     return json_response(HTTPStatus.OK, case_service().appeal(current_principal(app), case_id, appeal))
+
+
+@app.post(
+    "/reports/<report_id>/appeals",
+    summary="A reporter appeals a decision to take no action on their report's case (anyone else: 404)",
+    responses={**_ok(AppealFiled, "Appeal filed"), **error_responses(403, 404, 409, 413, 422, 503)},
+    tags=["appeals"],
+)
+def appeal_report(report_id: ReportId, appeal: AppealRequest) -> Response[str]:
+    return json_response(HTTPStatus.OK, case_service().appeal_by_report(current_principal(app), report_id, appeal))
 
 
 @app.post(
@@ -211,7 +234,10 @@ def my_notifications(
     if inbox != "personal":
         principal.require_group(Group(inbox))
         recipient = f"group:{inbox}"
-    items, next_cursor = repository().inbox(recipient, limit, cursor)
+    binding = f"{principal.subject}\n/me/notifications\n{inbox}"
+    start = cursors().decode(cursor, binding, INBOX_KEYS)
+    items, last_key = repository().inbox(recipient, limit, start)
+    next_cursor = cursors().encode(last_key, binding)
     page = NotificationPage(
         items=[
             NotificationView(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
@@ -14,6 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from consent_guard.auth import Principal, principal_from_event
+from consent_guard.cursors import InvalidCursor
 from consent_guard.errors import (
     Conflict,
     DomainError,
@@ -26,9 +28,75 @@ from consent_guard.errors import (
 from consent_guard.models.api import ErrorBody
 from consent_guard.models.domain import Case
 from consent_guard.observability import logger
-from consent_guard.repository import IdempotencyMismatch, InvalidCursor
+from consent_guard.repository import IdempotencyMismatch
 
 MAX_BODY_BYTES = 16 * 1024  # reports and context are small; anything larger is refused before parsing
+# integers every JSON reader agrees on (RFC 8259 section 6: IEEE 754 doubles); longer literals are refused before
+# CPython's int-string limit (4300 digits) can turn them into a 500
+MAX_SAFE_INTEGER = 2**53 - 1
+_MAX_INT_CHARS = len(str(MAX_SAFE_INTEGER)) + 1
+
+
+class _BodyRejected(ValueError):
+    """A JSON body that readers could disagree on: duplicated keys, out-of-range or non-finite numbers."""
+
+    def __init__(self, loc: list[str | int], kind: str, msg: str) -> None:
+        super().__init__(msg)
+        self.error = {"loc": loc, "type": kind, "msg": msg}
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            # last-wins would let a proxy that reads the first copy see another request
+            raise _BodyRejected(["body", key], "json_duplicate_key", "this key appears more than once")
+        seen.add(key)
+    return dict(pairs)
+
+
+def _safe_int(text: str) -> int:
+    if len(text) > _MAX_INT_CHARS or abs(value := int(text)) > MAX_SAFE_INTEGER:
+        raise _BodyRejected(["body"], "json_number_out_of_range", f"integers are limited to +/-{MAX_SAFE_INTEGER}")
+    return value
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _BodyRejected(["body"], "json_number_not_finite", "numbers must be finite")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise _BodyRejected(["body"], "json_number_not_finite", "NaN and Infinity are not JSON")
+
+
+def strict_json_error(text: str) -> dict[str, Any] | None:
+    """The field error of a body with duplicated keys or numbers outside what every JSON reader agrees on; None
+    for any other body (a syntax error is left to the validation that follows)."""
+    try:
+        json.loads(
+            text,
+            object_pairs_hook=_unique_keys,
+            parse_int=_safe_int,
+            parse_float=_finite_float,
+            parse_constant=_no_constant,
+        )
+    except _BodyRejected as rejected:
+        return rejected.error
+    except (ValueError, RecursionError):
+        return None
+    return None
+
+
+def _unprocessable(error: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "statusCode": HTTPStatus.UNPROCESSABLE_ENTITY.value,
+        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "body": json.dumps({"code": "validation_error", "message": "the request is not valid", "errors": [error]}),
+        "isBase64Encoded": False,
+    }
 
 
 def _error(
@@ -63,18 +131,7 @@ class ConsentGuardResolver(APIGatewayHttpResolver):
         body = event.get("body") or ""
         if event.get("isBase64Encoded") and body and not _utf8_base64(body):
             # powertools would fail decoding it before any handler runs: answer like any other invalid body
-            return {
-                "statusCode": HTTPStatus.UNPROCESSABLE_ENTITY.value,
-                "headers": {"Content-Type": content_types.APPLICATION_JSON},
-                "body": json.dumps(
-                    {
-                        "code": "validation_error",
-                        "message": "the request is not valid",
-                        "errors": [{"loc": ["body"], "type": "json_invalid", "msg": "the body is not UTF-8 JSON"}],
-                    }
-                ),
-                "isBase64Encoded": False,
-            }
+            return _unprocessable({"loc": ["body"], "type": "json_invalid", "msg": "the body is not UTF-8 JSON"})
         size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
         if size > MAX_BODY_BYTES:
             return {
@@ -85,6 +142,10 @@ class ConsentGuardResolver(APIGatewayHttpResolver):
                 ),
                 "isBase64Encoded": False,
             }
+        if body:
+            text = base64.b64decode(body).decode("utf-8") if event.get("isBase64Encoded") else body
+            if (error := strict_json_error(text)) is not None:
+                return _unprocessable(error)
         return super().resolve(event, context)
 
 

@@ -14,6 +14,7 @@ from consent_guard.http.common import current_principal, error_responses, json_r
 from consent_guard.messaging import QueuePublisher
 from consent_guard.models.api import (
     AccountContextRequest,
+    ConfirmationsRequest,
     ContextAccepted,
     MediaContextRequest,
     PostContextRequest,
@@ -71,6 +72,24 @@ def submit_report(
 )
 def get_report(report_id: Id) -> Response[str]:
     return json_response(HTTPStatus.OK, intake_service().view_report(current_principal(app), report_id))
+
+
+@app.post(
+    "/reports/<report_id>/confirmations",
+    summary="Add the confirmations your first-person report lacked (anyone else: 404)",
+    responses={
+        202: {
+            "description": "Taken in (or, when nothing was added, what is still missing)",
+            "content": {"application/json": {"model": ReportAccepted}},
+        },
+        **error_responses(403, 404, 413, 422, 503),
+    },
+    tags=["reports"],
+)
+def add_confirmations(report_id: Id, confirmations: ConfirmationsRequest) -> Response[str]:
+    return json_response(
+        HTTPStatus.ACCEPTED, intake_service().add_confirmations(current_principal(app), report_id, confirmations)
+    )
 
 
 @app.put(

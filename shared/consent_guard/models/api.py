@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 
 from consent_guard.models.domain import Category, MediaType, Relationship
 
@@ -38,26 +38,48 @@ class SubmitReportRequest(Request):
     category: Category
     relationship: Relationship = Field(description="Your relationship to the person depicted or concerned.")
     represented_account_id: Identifier | None = Field(
-        None, description="The account of the person you represent; required for authorized_representative."
+        None,
+        description="The account of the person you represent; required for authorized_representative.",
+        validate_default=True,
     )
     description: str = Field("", max_length=2000, description="Why this violates the policy. Stored, never logged.")
     live_location: bool = Field(False, description="The post shares a real-time or same-day location.")
     attestations: AttestationsIn
     locale: Locale = "en"
 
-    @model_validator(mode="after")
-    def _representative_names_account(self) -> SubmitReportRequest:
-        if self.relationship == Relationship.AUTHORIZED_REPRESENTATIVE and not self.represented_account_id:
+    # field validators (not model validators), so that the 422 points at the field: ["body", "<field>"]
+    @field_validator("represented_account_id")
+    @classmethod
+    def _representative_names_account(cls, value: str | None, info: ValidationInfo) -> str | None:
+        relationship = info.data.get("relationship")
+        if relationship == Relationship.AUTHORIZED_REPRESENTATIVE and not value:
             raise ValueError("represented_account_id is required when relationship is authorized_representative")
-        if self.relationship != Relationship.AUTHORIZED_REPRESENTATIVE and self.represented_account_id:
+        if relationship is not None and relationship != Relationship.AUTHORIZED_REPRESENTATIVE and value:
             raise ValueError("represented_account_id is only for authorized_representative reports")
-        return self
+        return value
 
 
 class ReportAccepted(Response):
     report_id: str
     case_id: str
     status: str = Field(description="received: stored and queued for evaluation.")
+    amended: bool = Field(
+        False, description="True: this added information (relationship, confirmations) to your earlier report."
+    )
+    missing_confirmations: list[str] = Field(
+        default_factory=list,
+        description="Confirmations a first-person report still lacks; until added a moderator reviews it and "
+        "nothing is removed automatically.",
+    )
+    add_confirmations: str | None = Field(None, description="Where to add them: POST this path.")
+
+
+class ConfirmationsRequest(Request):
+    """Confirmations added to your own report (only `true` adds anything; nothing is taken back)."""
+
+    information_is_mine: bool = False
+    not_published_elsewhere: bool = False
+    representative_authority: bool = False
 
 
 class ReportView(Response):
@@ -75,6 +97,8 @@ class ReportView(Response):
     policy_version: str | None = None
     submitted_at: datetime
     decided_at: datetime | None = None
+    missing_confirmations: list[str] = []
+    add_confirmations: str | None = None
 
 
 class PostSignalsIn(Request):
@@ -84,6 +108,7 @@ class PostSignalsIn(Request):
     eyewitness: bool = False
     community_relevance: bool = False
     public_event: bool = False
+    live_location: bool = Field(False, description="The platform confirms a real-time or same-day location.")
 
 
 class MediaItemIn(Request):
@@ -102,6 +127,12 @@ class PostContextRequest(Request):
 
 class AccountContextRequest(Request):
     public_figure: bool = False
+    identity_verified: bool = Field(False, description="The platform verified who holds the account.")
+    authorized_representatives: list[Identifier] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Accounts the platform confirmed may report on this account's behalf.",
+    )
     contact_email: Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = (
         None
     )
@@ -111,6 +142,9 @@ class AccountContextRequest(Request):
 class MediaContextRequest(Request):
     publicly_available: bool = False
     mainstream_coverage: bool = False
+    depicted_account_ids: list[Identifier] = Field(
+        default_factory=list, max_length=50, description="Accounts the platform knows are shown in the media."
+    )
 
 
 class ContextAccepted(Response):
@@ -149,41 +183,62 @@ class ErrorBody(Response):
 # ---------------------------------------------------------------- cases, queues, decisions, appeals
 
 RuleId = Annotated[str, StringConstraints(pattern=r"^PIM-[A-Z0-9]{1,8}$")]
+MAX_VERSION = 2**31 - 1
 
 
 class DecisionRequest(Request):
     outcome: Literal["remove", "no_violation", "escalate"]
-    rule_id: RuleId | None = Field(None, description="The policy rule cited; required unless escalating.")
+    rule_id: RuleId | None = Field(
+        None, description="The policy rule cited; required unless escalating.", validate_default=True
+    )
     note: str = Field("", max_length=2000, description="For the case file; staff only, never sent to anyone.")
-    version: int = Field(ge=1, description="The case version the moderator saw; a stale version is a 409.")
+    version: int = Field(ge=1, le=MAX_VERSION, description="The case version the moderator saw; a stale one is a 409.")
     manifestly_unfounded: bool = Field(
         False, description="no_violation only: the reports were manifestly unfounded (counts towards EU DSA Art. 23)."
     )
 
-    @model_validator(mode="after")
-    def _rule_unless_escalating(self) -> DecisionRequest:
-        if self.outcome != "escalate" and not self.rule_id:
+    @field_validator("rule_id")
+    @classmethod
+    def _rule_unless_escalating(cls, value: str | None, info: ValidationInfo) -> str | None:
+        outcome = info.data.get("outcome")
+        if outcome is not None and outcome != "escalate" and not value:
             raise ValueError("rule_id is required for remove and no_violation")
-        if self.manifestly_unfounded and self.outcome != "no_violation":
+        return value
+
+    @field_validator("manifestly_unfounded")
+    @classmethod
+    def _unfounded_only_without_violation(cls, value: bool, info: ValidationInfo) -> bool:
+        outcome = info.data.get("outcome")
+        if value and outcome is not None and outcome != "no_violation":
             raise ValueError("manifestly_unfounded applies to no_violation decisions only")
-        return self
+        return value
 
 
 class AppealRequest(Request):
     reason: str = Field(min_length=1, max_length=2000, description="Why the decision is wrong. Staff only.")
 
 
+class AppealFiled(Response):
+    report_id: str
+    case_id: str
+    status: str = Field(description="under_review: a person who took no part in the decision reviews it.")
+    filed_at: datetime
+
+
 class AppealDecisionRequest(Request):
     result: Literal["uphold", "overturn"]
-    rule_id: RuleId | None = Field(None, description="The rule the new decision cites; required to overturn.")
+    rule_id: RuleId | None = Field(
+        None, description="The rule the new decision cites; required to overturn.", validate_default=True
+    )
     note: str = Field("", max_length=2000)
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_VERSION)
 
-    @model_validator(mode="after")
-    def _rule_when_overturning(self) -> AppealDecisionRequest:
-        if self.result == "overturn" and not self.rule_id:
+    @field_validator("rule_id")
+    @classmethod
+    def _rule_when_overturning(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("result") == "overturn" and not value:
             raise ValueError("rule_id is required to overturn a decision")
-        return self
+        return value
 
 
 class DedicatedExposureRequest(Request):

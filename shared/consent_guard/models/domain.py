@@ -54,9 +54,20 @@ class Outcome(StrEnum):
 
 
 class Enforcement(StrEnum):
+    """In increasing order of what it costs the author (ENFORCEMENT_ORDER)."""
+
     NONE = "none"
+    HIDE_CONTENT = "hide_content"  # post hidden, no account measure and no strike (a claim the platform can't verify)
     REQUIRE_REMOVAL = "require_removal"  # post hidden, account locked until deleted or appeal won
     PERMANENT_SUSPENSION = "permanent_suspension"
+
+
+ENFORCEMENT_ORDER = {
+    Enforcement.NONE: 0,
+    Enforcement.HIDE_CONTENT: 1,
+    Enforcement.REQUIRE_REMOVAL: 2,
+    Enforcement.PERMANENT_SUSPENSION: 3,
+}
 
 
 class CaseState(StrEnum):
@@ -105,6 +116,7 @@ class PostSignals(Frozen):
     eyewitness: bool = False
     community_relevance: bool = False
     public_event: bool = False
+    live_location: bool = False  # the platform confirms the post shares a real-time or same-day location
 
 
 class MediaItem(Frozen):
@@ -126,12 +138,28 @@ class AccountFacts(Frozen):
     account_id: str
     public_figure: bool = False
     dedicated_to_exposure: bool = False
+    # set by the platform only: who the account holder is was verified (e.g. an identity check)
+    identity_verified: bool = False
+    # accounts the platform confirmed may report on this account's behalf (authority to represent)
+    authorized_representatives: tuple[str, ...] = ()
 
 
 class MediaFacts(Frozen):
     media_id: str
     publicly_available: bool = False
     mainstream_coverage: bool = False
+    # accounts the platform knows are shown in the media (e.g. tagged and confirmed by the person shown)
+    depicted_account_ids: tuple[str, ...] = ()
+
+
+class ReporterFacts(Frozen):
+    """What the platform and earlier cases say about one reporter: their standing (DSA Art. 23) and track record."""
+
+    reporter_id: str
+    account: AccountFacts | None = None
+    unfounded_recent: int = 0  # reports marked manifestly unfounded within the misuse window
+    warned: bool = False  # warned or suspended under Art. 23 within the window
+    upheld: int = 0  # earlier first-person reports a person upheld (a moderator or appeal reviewer removed)
 
 
 class Attestations(Frozen):
@@ -151,7 +179,7 @@ class ReportFacts(Frozen):
     relationship: Relationship
     attestations: Attestations
     represented_account_id: str | None = None
-    live_location: bool = False
+    live_location: bool = False  # the reporter's hint, and only while within the bound of policy.priority_hints
     trusted_flagger: bool = False
     submitted_at: datetime
 
@@ -175,6 +203,8 @@ class CaseFacts(Frozen):
     person_concerned: AccountFacts | None = None  # the reporter (self) or the represented account
     media: tuple[MediaFacts, ...] = ()
     author_strikes: tuple[Strike, ...] = ()
+    reporters: tuple[ReporterFacts, ...] = ()  # standing and track record of the first-person reporters
+    accounts: tuple[AccountFacts, ...] = ()  # platform facts of the reporters and of the accounts they represent
     now: datetime
 
 
@@ -215,7 +245,8 @@ class Report(Frozen):
     represented_account_id: str | None = None
     description: str = ""
     attestations: Attestations
-    live_location: bool = False
+    live_location: bool = False  # what the reporter said
+    live_location_honoured: bool = True  # False: beyond the reporter's bound of priority hints (a hint, not a fact)
     trusted_flagger: bool = False
     locale: str = "en"
     status: ReportStatus = ReportStatus.RECEIVED
@@ -231,7 +262,7 @@ class Report(Frozen):
             relationship=self.relationship,
             attestations=self.attestations,
             represented_account_id=self.represented_account_id,
-            live_location=self.live_location,
+            live_location=self.live_location and self.live_location_honoured,
             trusted_flagger=self.trusted_flagger,
             submitted_at=self.submitted_at,
         )

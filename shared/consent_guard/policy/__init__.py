@@ -9,6 +9,9 @@ from consent_guard.policy.engine import (
     decide_by_person,
     decide_enforcement,
     evaluate_case,
+    missing_confirmations,
+    reporter_rule_ids,
+    reporter_statement,
     review_priority,
 )
 
@@ -22,5 +25,8 @@ __all__ = [
     "decide_enforcement",
     "evaluate_case",
     "load_policy",
+    "missing_confirmations",
+    "reporter_rule_ids",
+    "reporter_statement",
     "review_priority",
 ]

@@ -62,6 +62,17 @@ class WeighingKey(StrEnum):
     PUBLIC_EVENT = "public_event"
 
 
+class AutomationKey(StrEnum):
+    """How far an automated decision may go, by what the claim behind it can bear."""
+
+    SELF_DECLARED = "self_declared"  # the reporter's own statement: the post may be hidden, nothing more
+    VERIFIED_CLAIM = "verified_claim"  # the platform confirmed who reports and that it is about them
+    GOOD_STANDING = "good_standing"  # earlier first-person reports upheld by a person
+    PERMANENT_SUSPENSION = "permanent_suspension"  # only a person suspends
+    REPRESENTATIVE_UNCONFIRMED = "representative_unconfirmed"  # authority to represent not confirmed
+    LOW_STANDING = "low_standing"  # manifestly unfounded reports recently (DSA Art. 23)
+
+
 class CategorySpec(Doc):
     id: Category
     label: Text
@@ -98,6 +109,31 @@ class WeighingFactor(Doc):
     explanation: Text
 
 
+class AutomationProvision(Doc):
+    """Either a ceiling on what an automated decision resting on such a claim may enforce, or an outcome that sends
+    the case to a person instead (optionally hiding the post meanwhile)."""
+
+    id: ProvisionId
+    key: AutomationKey
+    title: Text
+    explanation: Text
+    max_enforcement: Enforcement | None = None
+    outcome: Outcome | None = None
+    hide_content: bool = False
+
+
+class ReporterStanding(Doc):
+    good_after_upheld: PositiveInt  # upheld first-person reports (and none unfounded) for a good track record
+    low_after_unfounded: PositiveInt  # manifestly unfounded reports within reporter_misuse.window_days
+
+
+class PriorityHints(Doc):
+    """Priority flags a reporter sets are hints: at most this many of one reporter's cases are moved up per window."""
+
+    max_cases_per_reporter: PositiveInt
+    window_hours: PositiveInt
+
+
 class RungConditions(Doc):
     """All given conditions must hold; none given matches every violation."""
 
@@ -120,7 +156,8 @@ class ReviewConditions(Doc):
     """All given conditions must hold; none given matches every review."""
 
     categories: tuple[Category, ...] | None = None
-    live_location: bool | None = None  # any report says the location is live
+    live_location: bool | None = None  # a reporter says the location is live (a hint, bounded per reporter)
+    live_location_confirmed: bool | None = None  # the platform's post signal says so
     trusted_flagger: bool | None = None  # any report comes from a trusted flagger
 
 
@@ -161,6 +198,7 @@ class Notices(Doc):
     human: Text  # in place of `automated` when a moderator or appeal reviewer decided
     appeal: Text
     interim: Text
+    hidden_pending_review: Text  # in place of the needs_review text when the post is hidden meanwhile
 
 
 def _required_triggers(spec: CategorySpec) -> set[RuleTrigger]:
@@ -185,6 +223,7 @@ _KIND_OF: dict[type[Doc], str] = {
     PolicyException: "Exception",
     WeighingFactor: "Weighing factor",
     LadderRung: "Enforcement rule",
+    AutomationProvision: "Automation rule",
 }
 
 
@@ -199,10 +238,13 @@ class PolicyIndex:
     __slots__ = (
         "appeal_text",
         "automated_text",
+        "automation",
         "categories",
+        "content_ids",
         "enforcement_texts",
         "final_outcomes",
         "headings",
+        "hidden_pending_review_text",
         "human_text",
         "in_scope_categories",
         "interim_text",
@@ -227,16 +269,36 @@ class PolicyIndex:
                 raise ValueError(f"{spec.id}: an out-of-scope category cannot carry handling flags")
         self.in_scope_categories = frozenset(spec.id for spec in policy.categories if spec.in_scope)
 
-        provisions: list[Rule | PolicyException | WeighingFactor | LadderRung] = [
+        provisions: list[Rule | PolicyException | WeighingFactor | LadderRung | AutomationProvision] = [
             *policy.rules,
             *policy.exceptions,
             *policy.weighing_factors,
             *policy.enforcement_ladder,
+            *policy.automation,
         ]
         _unique([p.id for p in provisions], "provision ids")
         _unique([e.key for e in policy.exceptions], "exception keys")
         _unique([w.key for w in policy.weighing_factors], "weighing factor keys")
         self.provision_ids = frozenset(p.id for p in provisions)
+        # what a reporter may be told: the rules about the content, never the ladder or the automation rules (they
+        # speak of the author's account and history)
+        self.content_ids = frozenset(
+            [r.id for r in policy.rules] + [e.id for e in policy.exceptions] + [w.id for w in policy.weighing_factors]
+        )
+
+        _unique([a.key for a in policy.automation], "automation keys")
+        self.automation = {a.key: a for a in policy.automation}
+        if missing_keys := [k.value for k in AutomationKey if k not in self.automation]:
+            raise ValueError(f"automation rules missing: {', '.join(missing_keys)}")
+        for a in policy.automation:
+            if (a.max_enforcement is None) == (a.outcome is None):
+                raise ValueError(f"{a.id}: an automation rule sets either max_enforcement or an outcome")
+            if a.max_enforcement is Enforcement.PERMANENT_SUSPENSION:
+                raise ValueError(f"{a.id}: automation may never suspend an account")
+            if a.outcome is not None and a.outcome is not Outcome.NEEDS_REVIEW:
+                raise ValueError(f"{a.id}: an automation rule can only send a case to a person")
+        if self.automation[AutomationKey.SELF_DECLARED].max_enforcement is not Enforcement.HIDE_CONTENT:
+            raise ValueError("a self-declared claim may at most hide the post")
 
         self.rules: dict[tuple[RuleTrigger, Category], Rule] = {}
         for rule in policy.rules:
@@ -281,8 +343,9 @@ class PolicyIndex:
         self.human_text = _fill(notices.human, values, "human")
         self.appeal_text = _fill(notices.appeal, values, "appeal")
         self.interim_text = _fill(notices.interim, values, "interim")
+        self.hidden_pending_review_text = _fill(notices.hidden_pending_review, values, "hidden_pending_review")
         # a statement depends only on (category, rule ids, outcome, enforcement, strike): each is built once
-        self.statements: dict[tuple[Category, tuple[str, ...], Outcome, Enforcement, bool, bool], str] = {}
+        self.statements: dict[tuple[Category, tuple[str, ...], Outcome, Enforcement, bool, bool, bool], str] = {}
 
     def rule(self, trigger: RuleTrigger, category: Category) -> Rule:
         return self.rules[trigger, category]
@@ -306,6 +369,9 @@ class Policy(Doc):
     rules: tuple[Rule, ...]
     exceptions: tuple[PolicyException, ...]
     weighing_factors: tuple[WeighingFactor, ...]
+    automation: tuple[AutomationProvision, ...] = Field(min_length=1)
+    reporter_standing: ReporterStanding
+    priority_hints: PriorityHints
     enforcement_ladder: tuple[LadderRung, ...] = Field(min_length=1)
     review_priorities: tuple[ReviewTier, ...] = Field(min_length=1)
     strike_expiry_days: PositiveInt
@@ -341,6 +407,8 @@ class Policy(Doc):
             "appeal_window_days": self.appeal_window_days,
             "retention_days_after_appeal_window": self.retention_days_after_appeal_window,
             "claim_minutes": self.claim_minutes,
+            "good_after_upheld": self.reporter_standing.good_after_upheld,
+            "misuse_window_days": self.reporter_misuse.window_days,
         }
 
 

@@ -14,7 +14,9 @@ from typing import NamedTuple, assert_never
 from pydantic import Field
 
 from consent_guard.models.domain import (
+    ENFORCEMENT_ORDER,
     AccountFacts,
+    Attestations,
     CaseFacts,
     Category,
     Decision,
@@ -25,10 +27,13 @@ from consent_guard.models.domain import (
     Outcome,
     PostFacts,
     Relationship,
+    ReporterFacts,
     ReportFacts,
     Strike,
 )
 from consent_guard.policy.document import (
+    AutomationKey,
+    AutomationProvision,
     CategoryKind,
     CategorySpec,
     ExceptionKey,
@@ -102,13 +107,15 @@ def decide_enforcement(
 def review_priority(facts: CaseFacts, policy: Policy | None = None) -> tuple[int, int]:
     """(priority, SLA hours) of a case a moderator must review: the first matching tier, 0 being the most urgent."""
     policy = load_policy() if policy is None else policy
-    live = any(r.live_location for r in facts.reports)
+    live = any(r.live_location for r in facts.reports)  # a reporter's hint, already bounded per reporter
+    confirmed = facts.post is not None and facts.post.signals.live_location
     trusted = any(r.trusted_flagger for r in facts.reports)
     tier = next(
         t
         for t in policy.review_priorities
         if (t.when.categories is None or facts.category in t.when.categories)
         and (t.when.live_location is None or t.when.live_location == live)
+        and (t.when.live_location_confirmed is None or t.when.live_location_confirmed == confirmed)
         and (t.when.trusted_flagger is None or t.when.trusted_flagger == trusted)
     )
     return tier.priority, tier.sla_hours
@@ -144,6 +151,13 @@ def evaluate_case(facts: CaseFacts, policy: Policy | None = None) -> Decision:
         return decided_by(RuleTrigger.THIRD_PARTY_ONLY, "only people other than the person concerned reported it")
     if not first_person and spec.attestations_required:
         return decided_by(RuleTrigger.ATTESTATIONS_MISSING, "the first-person report lacks its confirmations")
+
+    # what the claim behind the case can bear: the platform's confirmations and the reporter's standing
+    assurance = claim_assurance(facts, spec, policy)
+    provision = index.automation[assurance]
+    reasons.append(f"{provision.id}: the claim is {assurance.value.replace('_', ' ')}")
+    if provision.outcome is not None:
+        return _decide(policy, facts, spec, provision, weighed.checks, reasons)
     if spec.requires_media and not post.media:
         return decided_by(RuleTrigger.MEDIA_MISSING, "the post lists no photo or video")
 
@@ -167,7 +181,61 @@ def evaluate_case(facts: CaseFacts, policy: Policy | None = None) -> Decision:
     else:
         reasons.append("no exception or weighing factor applies" if spec.exceptions_apply else "no exception applies")
         decider = index.rule(RuleTrigger.VIOLATION, spec.id)
-    return _decide(policy, facts, spec, decider, weighed.checks, reasons, also)
+    return _decide(policy, facts, spec, decider, weighed.checks, reasons, also, assurance)
+
+
+_ASSURANCE_RANK = {
+    AutomationKey.VERIFIED_CLAIM: 5,
+    AutomationKey.GOOD_STANDING: 4,
+    AutomationKey.SELF_DECLARED: 3,
+    AutomationKey.LOW_STANDING: 2,
+    AutomationKey.REPRESENTATIVE_UNCONFIRMED: 1,
+}
+
+
+def claim_assurance(facts: CaseFacts, spec: CategorySpec, policy: Policy) -> AutomationKey:
+    """How far automation may rely on the strongest first-person report of the case.
+
+    Verified: the platform confirmed the reporter's identity (self) or the representative's authority, and, for
+    media, that the person concerned is an account shown in it. Otherwise the claim is self-declared, raised by a
+    good track record or lowered by recent manifestly unfounded reports; an unconfirmed representative acts on
+    nothing automatically.
+    """
+    accounts = {a.account_id: a for a in facts.accounts}
+    reporters = {r.reporter_id: r for r in facts.reporters}
+    media_people = {person for m in facts.media for person in m.depicted_account_ids}
+    standing = policy.reporter_standing
+    best = AutomationKey.SELF_DECLARED
+    candidates = [
+        r
+        for r in facts.reports
+        if r.relationship is not Relationship.OTHER and (not spec.attestations_required or _is_first_person(r))
+    ]
+    for index, report in enumerate(candidates):
+        reporter = reporters.get(report.reporter_id, ReporterFacts(reporter_id=report.reporter_id))
+        own = accounts.get(report.reporter_id)
+        if report.relationship is Relationship.AUTHORIZED_REPRESENTATIVE:
+            subject = report.represented_account_id or ""
+            concerned = accounts.get(subject)
+            authority = concerned is not None and report.reporter_id in concerned.authorized_representatives
+        else:
+            subject = report.reporter_id
+            authority = own is not None and own.identity_verified
+        shown = spec.kind is not CategoryKind.MEDIA or subject in media_people
+        level: AutomationKey
+        if report.relationship is Relationship.AUTHORIZED_REPRESENTATIVE and not authority:
+            level = AutomationKey.REPRESENTATIVE_UNCONFIRMED
+        elif authority and shown:
+            level = AutomationKey.VERIFIED_CLAIM
+        elif reporter.warned or reporter.unfounded_recent >= standing.low_after_unfounded:
+            level = AutomationKey.LOW_STANDING
+        elif reporter.upheld >= standing.good_after_upheld:
+            level = AutomationKey.GOOD_STANDING
+        else:
+            level = AutomationKey.SELF_DECLARED
+        if index == 0 or _ASSURANCE_RANK[level] > _ASSURANCE_RANK[best]:
+            best = level
+    return best
 
 
 _STRENGTH = {Relationship.OTHER: 0, Relationship.AUTHORIZED_REPRESENTATIVE: 1, Relationship.SELF: 2}
@@ -276,10 +344,11 @@ def _decide(
     policy: Policy,
     facts: CaseFacts,
     spec: CategorySpec,
-    decided_by: Rule | PolicyException,
+    decided_by: Rule | PolicyException | AutomationProvision,
     checks: tuple[ExceptionCheck, ...],
     reasons: list[str],
     also: tuple[str, ...] = (),
+    assurance: AutomationKey = AutomationKey.SELF_DECLARED,
 ) -> Decision:
     outcome = decided_by.outcome
     assert outcome is not None, "the document guarantees that deciding rules have an outcome"
@@ -290,9 +359,30 @@ def _decide(
         enforced = decide_enforcement(
             spec.id, facts.post, facts.author, facts.author_strikes, facts.now, policy, case_id=facts.case_id
         )
-        enforcement, issues_strike = enforced.enforcement, enforced.issues_strike
-        rule_ids += enforced.rule_ids
-        reasons.extend(enforced.reasons)
+        automation = policy.index.automation
+        ceiling = automation[assurance]
+        assert ceiling.max_enforcement is not None
+        if enforced.enforcement is Enforcement.PERMANENT_SUSPENSION:
+            # only a person suspends: the case goes to a moderator, the post hidden meanwhile
+            person = automation[AutomationKey.PERMANENT_SUSPENSION]
+            assert person.outcome is not None
+            outcome = person.outcome
+            enforcement = Enforcement.HIDE_CONTENT if person.hide_content else Enforcement.NONE
+            rule_ids += (*enforced.rule_ids, person.id)
+            reasons.extend(enforced.reasons)
+            reasons.append(f"{person.id}: a suspension is decided by a person; the post is hidden meanwhile")
+        elif ENFORCEMENT_ORDER[enforced.enforcement] > ENFORCEMENT_ORDER[ceiling.max_enforcement]:
+            enforcement = ceiling.max_enforcement
+            issues_strike = enforced.issues_strike and enforcement is not Enforcement.HIDE_CONTENT
+            rule_ids += (ceiling.id,)
+            reasons.append(
+                f"{ceiling.id}: the ladder's {enforced.enforcement.value} ({', '.join(enforced.rule_ids)}) is beyond "
+                f"what a {assurance.value.replace('_', ' ')} claim bears: {enforcement.value}"
+            )
+        else:
+            enforcement, issues_strike = enforced.enforcement, enforced.issues_strike
+            rule_ids += (*enforced.rule_ids, ceiling.id)
+            reasons.extend(enforced.reasons)
     priority = sla_hours = None
     if outcome is Outcome.NEEDS_REVIEW:
         priority, sla_hours = review_priority(facts, policy)
@@ -312,6 +402,30 @@ def _decide(
     )
 
 
+def reporter_rule_ids(decision: Decision, policy: Policy | None = None) -> tuple[str, ...]:
+    """The rules a reporter is shown: those about the content, never the ladder or automation rules (they tell of
+    the author's account and history)."""
+    policy = load_policy() if policy is None else policy
+    return tuple(r for r in decision.rule_ids if r in policy.index.content_ids)
+
+
+def reporter_statement(decision: Decision, category: Category, policy: Policy | None = None) -> str:
+    """The statement of reasons a reporter reads: the content decision and its reasons, without any measure against
+    the author's account, strike or history (the author's personal data)."""
+    policy = load_policy() if policy is None else policy
+    index = policy.index
+    return _statement(
+        index,
+        index.categories[category],
+        reporter_rule_ids(decision, policy),
+        decision.outcome,
+        Enforcement.HIDE_CONTENT if decision.enforcement is not Enforcement.NONE else Enforcement.NONE,
+        False,
+        decision.automated,
+        for_reporter=True,
+    )
+
+
 def _statement(
     index: PolicyIndex,
     spec: CategorySpec,
@@ -320,15 +434,20 @@ def _statement(
     enforcement: Enforcement,
     issues_strike: bool,
     automated: bool = True,
+    *,
+    for_reporter: bool = False,
 ) -> str:
     """The statement of reasons: built from policy text only, so it can carry no ids and no personal data."""
-    key = (spec.id, rule_ids, outcome, enforcement, issues_strike, automated)
+    key = (spec.id, rule_ids, outcome, enforcement, issues_strike, automated, for_reporter)
     if (cached := index.statements.get(key)) is not None:
         return cached
     parts = [f"What was reported: {spec.label}. {spec.description}"]
     parts += [f"{index.headings[rule_id]}: {index.texts[rule_id]}" for rule_id in rule_ids]
-    parts.append(f"What happens: {index.outcome_texts[outcome]}")
-    if enforcement is not Enforcement.NONE:
+    hidden_meanwhile = outcome is Outcome.NEEDS_REVIEW and enforcement is not Enforcement.NONE
+    parts.append(
+        f"What happens: {index.hidden_pending_review_text if hidden_meanwhile else index.outcome_texts[outcome]}"
+    )
+    if enforcement is not Enforcement.NONE and not for_reporter and not hidden_meanwhile:
         parts.append(index.enforcement_texts[enforcement])
     if issues_strike:
         parts.append(index.strike_text)
@@ -336,6 +455,27 @@ def _statement(
     parts.append(index.appeal_text if outcome in index.final_outcomes else index.interim_text)
     statement = index.statements[key] = "\n".join(parts)
     return statement
+
+
+def missing_confirmations(
+    category: Category, relationship: Relationship, attestations: Attestations, policy: Policy | None = None
+) -> tuple[str, ...]:
+    """The confirmations a first-person report still lacks for the policy to act on it (none for a report by someone
+    else, or for a category that needs none)."""
+    policy = load_policy() if policy is None else policy
+    if not policy.index.categories[category].attestations_required:
+        return ()
+    needed: tuple[str, ...]
+    match relationship:
+        case Relationship.SELF:
+            needed = ("information_is_mine", "not_published_elsewhere")
+        case Relationship.AUTHORIZED_REPRESENTATIVE:
+            needed = ("representative_authority",)
+        case Relationship.OTHER:
+            needed = ()
+        case unreachable:
+            assert_never(unreachable)
+    return tuple(name for name in needed if not getattr(attestations, name))
 
 
 class RuleNotApplicable(ValueError):

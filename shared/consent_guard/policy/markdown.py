@@ -51,7 +51,9 @@ def _review_conditions(index: PolicyIndex, when: ReviewConditions) -> str:
     if when.categories is not None:
         parts.append(_categories(index, when.categories))
     if when.live_location is not None:
-        parts.append(f"a report of live location: {_yes(when.live_location)}")
+        parts.append(f"a reporter's hint of live location (within their bound): {_yes(when.live_location)}")
+    if when.live_location_confirmed is not None:
+        parts.append(f"live location confirmed by the platform: {_yes(when.live_location_confirmed)}")
     if when.trusted_flagger is not None:
         parts.append(f"a report from a trusted flagger: {_yes(when.trusted_flagger)}")
     return "; ".join(parts) or "any other review"
@@ -67,7 +69,8 @@ def render_policy_markdown(policy: Policy) -> str:
         "",
         "A case is checked in this order, and the first rule that matches decides: category in scope; post facts "
         "available; who reported; their confirmations; media present; weighing factors, then exceptions (where "
-        "weighed); violation. A removal then walks the enforcement ladder.",
+        "weighed); what the claim can bear (automation rules); violation. A removal then walks the enforcement "
+        "ladder, capped by what the claim can bear; a suspension always goes to a person.",
         "",
         "## Categories",
         "",
@@ -129,6 +132,30 @@ def render_policy_markdown(policy: Policy) -> str:
             for r in policy.enforcement_ladder
         ),
     )
+    out += [
+        "## Automation proportionate to the claim",
+        "",
+        "A reporter's relationship and confirmations are self-declared until the platform confirms them (account "
+        "`identity_verified` and `authorized_representatives`, media `depicted_account_ids`). The strongest "
+        "first-person report of a case decides how far an automated decision may go; a ceiling caps the ladder, "
+        "an outcome sends the case to a person instead.",
+        "",
+    ]
+    out += _table(
+        ["Rule", "Title", "Claim", "Automated at most", "Explanation"],
+        (
+            (
+                a.id,
+                a.title,
+                f"`{a.key.value}`",
+                a.max_enforcement.value
+                if a.max_enforcement is not None
+                else f"{a.outcome.value if a.outcome else ''}{', post hidden meanwhile' if a.hide_content else ''}",
+                index.texts[a.id],
+            )
+            for a in policy.automation
+        ),
+    )
     out += ["## Review priorities", "", "For cases a moderator must review; the first tier that matches applies.", ""]
     out += _table(
         ["Tier", "When", "Priority (0 = first)", "SLA (hours)"],
@@ -152,6 +179,20 @@ def render_policy_markdown(policy: Policy) -> str:
                 f"{misuse.suspend_after}, counted over {misuse.window_days} days",
             ),
             ("Moderator claim on a case", f"{policy.claim_minutes} minutes"),
+            (
+                "Good track record (PIM-A3)",
+                f"{policy.reporter_standing.good_after_upheld} first-person reports upheld by a person, none unfounded",
+            ),
+            (
+                "Low standing (PIM-A6)",
+                f"{policy.reporter_standing.low_after_unfounded} manifestly unfounded report(s), or a warning, "
+                f"within {misuse.window_days} days",
+            ),
+            (
+                "Reporter priority hints (live location)",
+                f"at most {policy.priority_hints.max_cases_per_reporter} cases per reporter per "
+                f"{policy.priority_hints.window_hours} hours; never above platform-confirmed signals",
+            ),
         ),
     )
     out += ["## What people are told", ""]
@@ -168,6 +209,7 @@ def render_policy_markdown(policy: Policy) -> str:
             ("Decision by a person", index.human_text),
             ("Appeal (final outcomes)", index.appeal_text),
             ("Interim (other outcomes)", index.interim_text),
+            ("Hidden while a person reviews", index.hidden_pending_review_text),
         ),
     )
     out += _transparency(policy)

@@ -15,6 +15,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from consent_guard.cursors import InvalidCursor as InvalidCursor  # the one the HTTP layer maps to 400
 from consent_guard.errors import DomainError, StorageUnavailable, VersionConflict
 from consent_guard.models import items as it
 
@@ -80,10 +81,6 @@ def _decode_cursor(cursor: str | None) -> dict[str, Any] | None:
     if not isinstance(key, dict):
         raise InvalidCursor("the cursor is not valid")
     return key
-
-
-class InvalidCursor(DomainError):
-    code = "invalid_cursor"
 
 
 def _unavailable(exc: ClientError | BotoCoreError) -> StorageUnavailable:

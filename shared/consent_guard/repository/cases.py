@@ -15,13 +15,10 @@ from consent_guard.models import items as it
 from consent_guard.models.domain import Case, CaseEvent, Strike
 from consent_guard.models.effects import Outbox
 from consent_guard.repository.base import (
-    InvalidCursor,
     TableAccess,
     TransactionRejected,
     _av,
     _code,
-    _decode_cursor,
-    _encode_cursor,
     _py,
     _raise_if_case_changed,
 )
@@ -139,10 +136,11 @@ class CasesRepository(TableAccess):
             raise
 
     def queue(
-        self, queue_pk: str, limit: int, cursor: str | None, category: str | None = None
-    ) -> tuple[list[Case], str | None]:
-        """A work queue (review or appeals) in its index order: priority, then age; optionally one category
-        (filtered after the read, so a page may hold fewer than `limit` cases and still have a next one)."""
+        self, queue_pk: str, limit: int, start: dict[str, Any] | None, category: str | None = None
+    ) -> tuple[list[Case], dict[str, Any] | None]:
+        """A work queue (review or appeals) in its index order: priority, then age, from `start` (a key checked by
+        consent_guard.cursors); optionally one category (filtered after the read, so a page may hold fewer than
+        `limit` cases and still have a next one)."""
         kwargs: dict[str, Any] = {
             "TableName": self.table_name,
             "IndexName": "ListIndex",
@@ -153,15 +151,10 @@ class CasesRepository(TableAccess):
         if category is not None:
             kwargs["FilterExpression"] = "category = :c"
             kwargs["ExpressionAttributeValues"] = _av({":p": queue_pk, ":c": category})
-        start = _decode_cursor(cursor)
         if start is not None:
-            if start.get("LPK", {}).get("S") != queue_pk:
-                raise InvalidCursor("the cursor is not valid")
             kwargs["ExclusiveStartKey"] = start
         response = self._call("query", **kwargs)
-        return [it.case_from_item(_py(i)) for i in response.get("Items", [])], _encode_cursor(
-            response.get("LastEvaluatedKey")
-        )
+        return [it.case_from_item(_py(i)) for i in response.get("Items", [])], response.get("LastEvaluatedKey")
 
     def report_counts(self, case_ids: Iterable[str]) -> dict[str, int]:
         """How many reports each case has received (its sharded counters summed; 0 for none)."""

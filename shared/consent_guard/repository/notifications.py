@@ -8,7 +8,7 @@ from botocore.exceptions import ClientError
 
 from consent_guard.models import items as it
 from consent_guard.models.domain import Notification
-from consent_guard.repository.base import InvalidCursor, TableAccess, _av, _code, _decode_cursor, _encode_cursor, _py
+from consent_guard.repository.base import TableAccess, _av, _code, _py
 
 
 class NotificationsRepository(TableAccess):
@@ -66,7 +66,10 @@ class NotificationsRepository(TableAccess):
         )
         return [_py(i) for i in response.get("Items", [])]
 
-    def inbox(self, recipient_id: str, limit: int, cursor: str | None) -> tuple[list[Notification], str | None]:
+    def inbox(
+        self, recipient_id: str, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[Notification], dict[str, Any] | None]:
+        """A page of an inbox, newest first, from `start` (a key checked by consent_guard.cursors)."""
         kwargs: dict[str, Any] = {
             "TableName": self.table_name,
             "IndexName": "ListIndex",
@@ -75,13 +78,7 @@ class NotificationsRepository(TableAccess):
             "ScanIndexForward": False,
             "Limit": limit,
         }
-        start = _decode_cursor(cursor)
         if start is not None:
-            # a cursor is only valid for the inbox it came from
-            if start.get("LPK", {}).get("S") != it.inbox_partition(recipient_id):
-                raise InvalidCursor("the cursor is not valid")
             kwargs["ExclusiveStartKey"] = start
         response = self._call("query", **kwargs)
-        return [it.notification_from_item(_py(i)) for i in response.get("Items", [])], _encode_cursor(
-            response.get("LastEvaluatedKey")
-        )
+        return [it.notification_from_item(_py(i)) for i in response.get("Items", [])], response.get("LastEvaluatedKey")

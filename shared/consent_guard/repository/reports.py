@@ -58,6 +58,22 @@ class ReporterLimits:
     now_iso: str
 
 
+@dataclass(frozen=True)
+class PriorityHintClaim:
+    """One of a reporter's priority hints (live location), counted in the report's own transaction."""
+
+    reporter_id: str
+    window_index: int
+    max_cases: int
+    expires_at: int  # epoch: TTL
+
+
+class PriorityHintsExhausted(DomainError):
+    """The reporter's bound of priority hints is reached: store the report again without the hint honoured."""
+
+    code = "priority_hints_exhausted"
+
+
 class ReportingSuspended(Forbidden):
     code = "reporting_suspended"
 
@@ -78,6 +94,7 @@ class ReportsRepository(TableAccess):
         stuck_due_at: datetime,
         idempotency: IdempotencyClaim | None = None,
         limits: ReporterLimits | None = None,
+        priority_hint: PriorityHintClaim | None = None,
     ) -> None:
         """Store a report with its dedupe marker (and Idempotency-Key marker) atomically.
 
@@ -171,9 +188,39 @@ class ReportsRepository(TableAccess):
                 }
             }
         )
+        hint_at = len(actions)
+        if priority_hint is not None:
+            actions.append(
+                {
+                    "Update": {
+                        "TableName": self.table_name,
+                        "Key": _av(
+                            {"PK": f"HINTS#{priority_hint.reporter_id}#{priority_hint.window_index}", "SK": "HINTS"}
+                        ),
+                        "UpdateExpression": "SET #c = if_not_exists(#c, :zero) + :one, expires_at = :exp, #t = :type",
+                        "ConditionExpression": "attribute_not_exists(#c) OR #c < :max",
+                        "ExpressionAttributeNames": {"#c": "hints", "#t": "type"},
+                        "ExpressionAttributeValues": _av(
+                            {
+                                ":zero": 0,
+                                ":one": 1,
+                                ":max": priority_hint.max_cases,
+                                ":exp": priority_hint.expires_at,
+                                ":type": "priority_hints",
+                            }
+                        ),
+                    }
+                }
+            )
         try:
             self._transact(actions)
         except TransactionRejected as rejected:
+            if (
+                priority_hint is not None
+                and rejected.codes[hint_at] == "ConditionalCheckFailed"
+                and not any(c == "ConditionalCheckFailed" for c in rejected.codes[:hint_at])
+            ):
+                raise PriorityHintsExhausted("the reporter's priority hints are used up") from None
             if idempotency is not None and rejected.codes[2] == "ConditionalCheckFailed":
                 old = _py(rejected.items[2] or {})
                 if old.get("request_digest") != idempotency.request_digest:
@@ -308,6 +355,34 @@ class ReportsRepository(TableAccess):
         return reports, _encode_cursor(
             {"c": case_id, "a": {str(k): v for k, v in after.items() if v is not None}, "d": sorted(exhausted)}
         )
+
+    def amend_report(self, report: Report, stuck_due_at: datetime) -> None:
+        """Take in what a reporter added to their report (a relationship, confirmations): the report is received
+        again, with its stuck-work timer, so the evaluation sees it. Refused once its personal data is erased."""
+        item = it.report_to_item(report, stuck_due_at)
+        names = {"relationship": "#r", "attestations": "#a", "status": "#s", "DPK": "#dp", "DSK": "#ds"}
+        sets = [f"{alias} = :{name}" for name, alias in names.items()]
+        values = {f":{name}": item[name] for name in names}
+        update = "SET " + ", ".join(sets)
+        if report.represented_account_id:
+            update += ", represented_account_id = :represented"
+            values[":represented"] = report.represented_account_id
+        else:
+            update += " REMOVE represented_account_id"
+        try:
+            self._call(
+                "update_item",
+                TableName=self.table_name,
+                Key=_av(it.report_key(report.report_id)),
+                UpdateExpression=update,
+                ConditionExpression="attribute_exists(PK) AND attribute_not_exists(erased_at)",
+                ExpressionAttributeNames={alias: name for name, alias in names.items()},
+                ExpressionAttributeValues=_av(values),
+            )
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                raise NotFound("report not found") from None
+            raise
 
     def case_reports(self, case_id: str) -> list[Report]:
         """Every report of a case, oldest first, gathered from the case's ListIndex shards."""

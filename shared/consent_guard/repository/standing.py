@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +18,35 @@ from consent_guard.repository.outbox import outbox_put
 class StandingRepository(TableAccess):
     def reporter_standing(self, reporter_id: str) -> it.Item | None:
         return self._get(it.standing_key(reporter_id), consistent=True)
+
+    def reporter_standings(self, reporter_ids: Iterable[str]) -> dict[str, it.Item]:
+        """The standing items of several reporters in one batch read (absent: no standing recorded)."""
+        return {str(i["reporter_id"]): i for i in self._batch_get(it.standing_key(r) for r in reporter_ids)}
+
+    def count_upheld(self, reporter_id: str, case_id: str) -> bool:
+        """Count a first-person report a person upheld, once per case (a track record raises what a report may do)."""
+        try:
+            self._call(
+                "update_item",
+                TableName=self.table_name,
+                Key=_av(it.standing_key(reporter_id)),
+                # the version moves too, so a concurrent Art. 23 count (a version-guarded put) reads this again
+                UpdateExpression="SET #t = :type, reporter_id = :r, unfounded = if_not_exists(unfounded, :none),"
+                " history = if_not_exists(history, :none), version = if_not_exists(version, :zero) + :one"
+                " ADD upheld :one, upheld_cases :case",
+                ConditionExpression="attribute_not_exists(upheld_cases) OR NOT contains(upheld_cases, :c)",
+                ExpressionAttributeNames={"#t": "type"},
+                ExpressionAttributeValues={
+                    **_av({":type": "reporter_standing", ":r": reporter_id, ":none": "[]", ":zero": 0, ":one": 1}),
+                    ":case": {"SS": [case_id]},
+                    ":c": {"S": case_id},
+                },
+            )
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     def save_reporter_standing(
         self, standing: it.Item, expected_version: int | None, outbox: Outbox | None = None, now: datetime | None = None

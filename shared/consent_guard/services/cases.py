@@ -12,6 +12,7 @@ from typing import Any
 from consent_guard.auth import Group, Principal
 from consent_guard.cases import check_move
 from consent_guard.config import statement_settings
+from consent_guard.cursors import CursorSigner
 from consent_guard.errors import Conflict, Forbidden, IllegalTransition, InvalidRequest, NotFound, VersionConflict
 from consent_guard.ids import digest
 from consent_guard.models import api
@@ -34,7 +35,7 @@ from consent_guard.observability import MetricUnit, logger, metrics
 from consent_guard.policy import RuleNotApplicable, citable_rules, decide_by_person
 from consent_guard.repository import CaseChange
 from consent_guard.repository.statements import StatementRepository
-from consent_guard.services.effects import MEASURES, CaseWorkflow, unfounded_effect
+from consent_guard.services.effects import MEASURES, UNDO, CaseWorkflow, unfounded_effect
 from consent_guard.services.evaluation import with_timer
 from consent_guard.services.statements import pending_statement
 
@@ -46,6 +47,22 @@ class RuleRejected(InvalidRequest):
     """The cited rule does not fit the case or the outcome."""
 
     code = "rule_not_applicable"
+
+
+class ConflictOfInterest(Forbidden):
+    """The caller is a party to the case (its author, a reporter, the appellant) or made the decision appealed."""
+
+    code = "conflict_of_interest"
+
+
+def author_may_see(case: Case) -> bool:
+    """The author sees a case once a decision affects them: a measure is in force, one was decided (they were sent
+    a statement of reasons), or an appeal was heard (they were told its outcome). Before that, 404 like anyone."""
+    return bool(
+        case.measures_active
+        or case.appealed_decisions
+        or (case.decision is not None and case.decided_at is not None and case.decision.enforcement.value != "none")
+    )
 
 
 def summary(case: Case, report_count: int | None = None) -> api.CaseSummary:
@@ -98,7 +115,12 @@ def decision_view(case: Case, staff: bool) -> api.DecisionView | None:
     )
 
 
+QUEUE_KEYS = frozenset({"PK", "SK", "LPK", "LSK"})
+
+
 class CaseService(CaseWorkflow):
+    cursors: CursorSigner | None = None  # set by the case API's factory (the key comes from its configuration)
+
     # ------------------------------------------------------------ reading
 
     @staticmethod
@@ -112,10 +134,17 @@ class CaseService(CaseWorkflow):
     def queue(
         self, principal: Principal, queue: str, limit: int, cursor: str | None, category: str | None = None
     ) -> api.CasePage:
+        """A page of a work queue. The cursor is signed for this caller and this query (consent_guard.cursors)."""
         partition = self._queue_partition(principal, queue)
-        cases, next_cursor = self.repository.queue(partition, limit, cursor, category)
+        if self.cursors is None:
+            raise RuntimeError("CaseService.cursors is not configured")
+        binding = f"{principal.subject}\n/cases\n{queue}\n{category or ''}"
+        start = self.cursors.decode(cursor, binding, QUEUE_KEYS)
+        cases, last_key = self.repository.queue(partition, limit, start, category)
         counts = self.repository.report_counts(c.case_id for c in cases)
-        return api.CasePage(items=[summary(c, counts.get(c.case_id)) for c in cases], next_cursor=next_cursor)
+        return api.CasePage(
+            items=[summary(c, counts.get(c.case_id)) for c in cases], next_cursor=self.cursors.encode(last_key, binding)
+        )
 
     def queue_counts(self, principal: Principal, queue: str) -> api.QueueCounts:
         counts = self.repository.queue_counts(self._queue_partition(principal, queue), self.clock())
@@ -187,11 +216,25 @@ class CaseService(CaseWorkflow):
 
     def view(self, principal: Principal, case_id: str) -> api.CaseView:
         case = self._get(case_id)
-        staff = any(principal.in_group(g) for g in STAFF)
-        if not staff and principal.subject != case.author_id:
-            raise NotFound("case not found")  # reporters read their reports; anyone else learns nothing
+        # staff who wrote the post read it as its author: a party never sees who reported or handled their case
+        staff = any(principal.in_group(g) for g in STAFF) and principal.subject != case.author_id
+        if not staff and (principal.subject != case.author_id or not author_may_see(case)):
+            # reporters read their reports; the author once a decision affects them; anyone else learns nothing
+            raise NotFound("case not found")
+        shown = summary(case)
+        if not staff:
+            # need to know: the author never learns who handled the case, nor its place in the queue
+            shown = shown.model_copy(
+                update={
+                    "claimed_by": None,
+                    "claim_expires_at": None,
+                    "review_priority": None,
+                    "queued_at": None,
+                    "review_due_at": None,
+                }
+            )
         view = api.CaseView(
-            case=summary(case),
+            case=shown,
             decision=decision_view(case, staff),
             measures_active=list(case.measures_active),
             appeal=api.AppealView(
@@ -281,15 +324,21 @@ class CaseService(CaseWorkflow):
     # ------------------------------------------------------------ moderators
 
     def claim(self, principal: Principal, case_id: str) -> api.CaseSummary:
-        """Assign the case to the caller for the policy's claim time, so two people don't work the same case."""
+        """Assign the case to the caller for the policy's claim time, so two people don't work the same case.
+
+        Whoever cannot see cases gets 404 whether or not the case exists. A refused claim records nothing, so it
+        never blocks the people who may take the case."""
+        if not any(principal.in_group(g) for g in STAFF):
+            raise NotFound("case not found")
         case = self._get(case_id)
         if case.state == CaseState.APPEALED:
-            principal.require_group(Group.APPEALS, Group.ADMINS)
+            principal.require_group(Group.APPEALS)
         elif case.state == CaseState.IN_REVIEW:
-            principal.require_group(Group.MODERATORS, Group.ADMINS)
+            principal.require_group(Group.MODERATORS)
         else:
-            principal.require_group(*STAFF)
+            principal.require_group(Group.MODERATORS, Group.APPEALS)
             raise IllegalTransition("only cases waiting for a person can be claimed", current_state=case.state)
+        self.refuse_conflicts(principal, case)
         now = self.clock()
         if case.claimed_by_other(principal.subject, now):
             raise Conflict(
@@ -311,8 +360,9 @@ class CaseService(CaseWorkflow):
         return summary(updated)
 
     def decide(self, principal: Principal, case_id: str, request: api.DecisionRequest) -> api.CaseView:
-        principal.require_group(Group.MODERATORS, Group.ADMINS)
+        principal.require_group(Group.MODERATORS)  # moderators only: admins do not decide review cases
         case = self._get(case_id)
+        self.refuse_conflicts(principal, case)
         self._check_version(case, request.version)
         now = self.clock()
         if case.state != CaseState.IN_REVIEW:
@@ -342,10 +392,28 @@ class CaseService(CaseWorkflow):
             EventType.DECIDED,
             {"note": request.note, "manifestly_unfounded": request.manifestly_unfounded},
         )
+        lifted = [m for m in case.measures_active if m not in updated.measures_active]
+        if lifted:
+            # the post was hidden while the moderator reviewed it (PIM-A4) and is kept: the platform restores it
+            updated = updated.model_copy(update={"version": updated.version + 1})
+            events.append(
+                CaseEvent(
+                    case_id=case.case_id,
+                    seq=updated.version,
+                    type=EventType.ENFORCEMENT_LIFTED,
+                    at=now,
+                    actor=principal.subject,
+                    data={"measures": lifted, "reason": "decided_no_violation"},
+                )
+            )
         updated = with_timer(updated, case, now, self.policy)
         # what the decision owes (outcome to every reporter, the statement of reasons, the platform's measures, and
         # each reporter counted when the reports were manifestly unfounded) is stored with it, in one transaction
         effects = self.effects.after_decision(updated, None, case.state, enforcement_seq)
+        if lifted:
+            effects += self.effects.platform_events(
+                updated, f"{case.case_id}:{updated.version}", [UNDO[m] for m in lifted]
+            )
         if request.manifestly_unfounded:
             effects.append(unfounded_effect(updated, now))
         self.save(
@@ -366,20 +434,39 @@ class CaseService(CaseWorkflow):
             rule_ids=list(decision.rule_ids),
             version=updated.version,
         )
+        if decision.outcome == Outcome.REMOVE and not request.manifestly_unfounded:
+            self._count_upheld(case.case_id)
         return self._staff_view(updated)
 
     # ------------------------------------------------------------ appeals
 
     def appeal(self, principal: Principal, case_id: str, request: api.AppealRequest) -> api.CaseView:
-        """The author appeals a removal; a reporter appeals a decision to take no action (DSA Art. 20)."""
-        case = self._get(case_id)
+        """The author appeals a removal (DSA Art. 20), on a case they can see; everyone else gets 404 (a reporter
+        appeals through their report: POST /reports/{report_id}/appeals)."""
         principal.require_person()
-        if principal.subject == case.author_id:
-            role = "author"
-        elif self.repository.reported_by(digest("report", principal.subject, case.post_id, case.category)):
-            role = "reporter"
-        else:
+        case = self._get(case_id)
+        if principal.subject != case.author_id or not author_may_see(case):
             raise NotFound("case not found")
+        self._file_appeal(principal, case, "author", request)
+        return self.view(principal, case_id)
+
+    def appeal_by_report(self, principal: Principal, report_id: str, request: api.AppealRequest) -> api.AppealFiled:
+        """A reporter appeals a decision to take no action, through their own report (anyone else: 404)."""
+        principal.require_person()
+        try:
+            report = self.repository.get_report(report_id, consistent=True)
+        except NotFound:
+            raise NotFound("report not found") from None
+        if report.reporter_id != principal.subject:
+            raise NotFound("report not found")
+        case = self._get(report.case_id)
+        updated = self._file_appeal(principal, case, "reporter", request)
+        assert updated.appeal is not None
+        return api.AppealFiled(
+            report_id=report.report_id, case_id=case.case_id, status="under_review", filed_at=updated.appeal.filed_at
+        )
+
+    def _file_appeal(self, principal: Principal, case: Case, role: str, request: api.AppealRequest) -> Case:
         refusal = self._appeal_refusal(case, role)
         if refusal is not None:
             raise Conflict(refusal, current_state=case.state)
@@ -405,17 +492,16 @@ class CaseService(CaseWorkflow):
         )
         metrics.add_metric(name="AppealsFiled", unit=MetricUnit.Count, value=1)
         logger.info("appeal filed", case_id=case.case_id, role=role)
-        return self.view(principal, case_id) if role == "author" else api.CaseView(case=summary(updated))
+        return updated
 
     def decide_appeal(self, principal: Principal, case_id: str, request: api.AppealDecisionRequest) -> api.CaseView:
         """Decided by a member of `appeals` who did not make the decision appealed; never by automation."""
         principal.require_group(Group.APPEALS)
         case = self._get(case_id)
+        self.refuse_conflicts(principal, case)
         self._check_version(case, request.version)
         if case.state != CaseState.APPEALED or case.appeal is None:
             raise IllegalTransition("the case has no open appeal", current_state=case.state)
-        if principal.subject == case.decided_by:
-            raise Forbidden("an appeal is decided by someone other than the person who made the decision")
         now = self.clock()
         if case.claimed_by_other(principal.subject, now):
             raise Conflict("the case is claimed by someone else", claimed_by=case.claimed_by)
@@ -508,6 +594,8 @@ class CaseService(CaseWorkflow):
             )
         )
         metrics.add_metric(name=f"Appeal_{request.result}", unit=MetricUnit.Count, value=1)
+        if updated.state == CaseState.ACTIONED and case.appeal.previous_state != CaseState.ACTIONED:
+            self._count_upheld(case.case_id)
         logger.info("appeal decided", case_id=case.case_id, result=request.result, state=updated.state.value)
         return self._staff_view(updated)
 
@@ -520,6 +608,37 @@ class CaseService(CaseWorkflow):
         self.repository.set_dedicated_to_exposure(account_id, request.dedicated_to_exposure, self.clock())
         logger.info("account marked", account_id=account_id, dedicated_to_exposure=request.dedicated_to_exposure)
         return api.ContextAccepted(id=account_id)
+
+    # ------------------------------------------------------------ conflicts of interest
+
+    def refuse_conflicts(self, principal: Principal, case: Case) -> None:
+        """The one rule for every staff action on a case (claim, decide, hear an appeal), whatever the role: nobody
+        acts on a case about their own content, on their own report (or one made for them), on an appeal they
+        filed, or on the appeal of a decision they made on that case. Raises ConflictOfInterest (403); nothing
+        is recorded, so the refusal blocks no one else."""
+        subject = principal.subject
+        if subject == case.author_id:
+            raise ConflictOfInterest("you cannot act on a case about your own content")
+        if any(subject in (r.reporter_id, r.represented_account_id) for r in case.key_reports) or (
+            self.repository.reported_by(digest("report", subject, case.post_id, case.category))
+        ):
+            raise ConflictOfInterest("you cannot act on a case you reported")
+        if case.appeal is not None:
+            if case.appeal.appellant_id == subject:
+                raise ConflictOfInterest("you cannot act on your own appeal")
+            deciders = {case.decided_by} | {
+                e.actor
+                for e in self.repository.case_events(case.case_id)
+                if e.type in (EventType.DECIDED, EventType.APPEAL_DECIDED, EventType.ESCALATED)
+            }
+            if subject in deciders:
+                raise ConflictOfInterest("an appeal is heard by someone who took no part in the decision")
+
+    def _count_upheld(self, case_id: str) -> None:
+        """A person upheld the first-person reports of the case: each reporter's track record counts it once."""
+        reporters = {r.reporter_id for r in self.repository.case_reports(case_id) if r.relationship.value != "other"}
+        for reporter_id in sorted(reporters):
+            self.repository.count_upheld(reporter_id, case_id)
 
     # ------------------------------------------------------------ helpers
 

@@ -31,11 +31,18 @@ from consent_guard.models.effects import Effect, EffectKind, Outbox, OutboxReady
 from consent_guard.models.items import iso
 from consent_guard.models.messages import NotificationRequest
 from consent_guard.observability import MetricUnit, logger, metrics
-from consent_guard.policy import Policy, load_policy
+from consent_guard.policy import (
+    Policy,
+    load_policy,
+    missing_confirmations,
+    reporter_rule_ids,
+    reporter_statement,
+)
 from consent_guard.repository import CaseChange, CaseRepository
 
 # What each enforcement level does on the platform, and what undoes it.
 MEASURES: dict[Enforcement, tuple[str, ...]] = {
+    Enforcement.HIDE_CONTENT: ("content.hide",),
     Enforcement.REQUIRE_REMOVAL: ("content.hide", "account.lock"),
     Enforcement.PERMANENT_SUSPENSION: ("content.hide", "account.suspend"),
     Enforcement.NONE: (),
@@ -135,6 +142,7 @@ class Effects:
 
     def receipt(self, report: Report) -> Effect:
         event_id = f"report:{report.report_id}"
+        missing = list(missing_confirmations(report.category, report.relationship, report.attestations, self.policy))
         return notification_effect(
             NotificationRequest(
                 notification_id=notification_id_for(event_id, report.reporter_id, NotificationKind.RECEIPT),
@@ -148,9 +156,26 @@ class Effects:
                     "post_id": report.post_id,
                     "category": report.category.value,
                     "submitted_at": iso(report.submitted_at),
+                    "report_id": report.report_id,
+                    # the receipt says what a first-person report still lacks and how to add it
+                    "missing_confirmations": missing,
+                    "add_confirmations": f"/reports/{report.report_id}/confirmations" if missing else None,
                 },
             )
         )
+
+    def reporter_facts(self, case: Case) -> Facts:
+        """What a reporter may be told: the content decision and its reasons, never the author's account measures,
+        strikes or history (the author's personal data)."""
+        facts = self.facts_for(case)
+        decision = case.decision
+        facts.update(
+            enforcement=None,
+            measures=[],
+            rule_ids=list(reporter_rule_ids(decision, self.policy)) if decision else [],
+            statement_of_reasons=reporter_statement(decision, case.category, self.policy) if decision else None,
+        )
+        return facts
 
     def to_reporter(self, case: Case, kind: NotificationKind, report: Report, event_id: str) -> Effect:
         return notification_effect(
@@ -162,7 +187,7 @@ class Effects:
                 report_id=report.report_id,
                 event_id=event_id,
                 locale=report.locale,
-                facts=self.facts_for(case),
+                facts=self.reporter_facts(case),
             )
         )
 
@@ -231,7 +256,9 @@ class Effects:
                 effects.append(self.to_reporter(case, NotificationKind.OUTCOME, trigger, self.decision_event_id(case)))
             else:
                 effects.append(
-                    reporters_effect(case, NotificationKind.OUTCOME, self.decision_event_id(case), self.facts_for(case))
+                    reporters_effect(
+                        case, NotificationKind.OUTCOME, self.decision_event_id(case), self.reporter_facts(case)
+                    )
                 )
         elif case.state == CaseState.AWAITING_FIRST_PERSON and trigger is not None:
             effects.append(
@@ -247,7 +274,7 @@ class Effects:
         """Both sides hear the appeal's outcome; measures lifted or applied reach the platform."""
         event_id = f"{case.case_id}:{appeal_seq}"
         effects = self.to_author(case, NotificationKind.APPEAL_OUTCOME, event_id)
-        effects.append(reporters_effect(case, NotificationKind.APPEAL_OUTCOME, event_id, self.facts_for(case)))
+        effects.append(reporters_effect(case, NotificationKind.APPEAL_OUTCOME, event_id, self.reporter_facts(case)))
         lifted = list(lifted)
         if lifted:
             effects += self.platform_events(case, f"{event_id}:lift", [UNDO[m] for m in lifted])

@@ -7,6 +7,7 @@ it, delivered at least once with stable ids by the effects function.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -14,6 +15,7 @@ from consent_guard.cases import PENDING_STATES, STATE_FOR_OUTCOME, can_move
 from consent_guard.config import statement_settings
 from consent_guard.errors import NotFound, VersionConflict
 from consent_guard.ids import case_id_for
+from consent_guard.models import items as it
 from consent_guard.models.domain import (
     AccountContext,
     Case,
@@ -22,11 +24,13 @@ from consent_guard.models.domain import (
     CaseState,
     Category,
     Decision,
+    Enforcement,
     EventType,
     MediaFacts,
     Outcome,
     Relationship,
     Report,
+    ReporterFacts,
     ReportFacts,
     ReportStatus,
     Strike,
@@ -37,7 +41,7 @@ from consent_guard.observability import MetricUnit, logger, metrics
 from consent_guard.policy import Policy, evaluate_case
 from consent_guard.repository import CaseChange
 from consent_guard.repository.outbox import EMBEDDED
-from consent_guard.services.effects import MEASURES, CaseWorkflow
+from consent_guard.services.effects import MEASURES, UNDO, CaseWorkflow
 from consent_guard.services.statements import pending_statement
 
 RELATIONSHIP_RANK = {Relationship.SELF: 2, Relationship.AUTHORIZED_REPRESENTATIVE: 1, Relationship.OTHER: 0}
@@ -259,17 +263,22 @@ class EvaluationService(CaseWorkflow):
         now = self.clock()
         key_reports = list(case.key_reports) if case else []
         if trigger is not None and is_key_report(trigger.facts(), key_reports):
-            key_reports.append(trigger.facts())
+            # an amended report (relationship, confirmations added) replaces what it said before
+            key_reports = [k for k in key_reports if k.report_id != trigger.report_id] + [trigger.facts()]
         if not key_reports:
             raise NotFound("case has no reports")
         case_id = case.case_id if case else trigger.case_id  # type: ignore[union-attr]
         post_id = case.post_id if case else trigger.post_id  # type: ignore[union-attr]
         category = case.category if case else trigger.category  # type: ignore[union-attr]
         concerned_id = person_concerned_id(key_reports)
-
-        stored_case, post, accounts, _ = self.repository.load_evaluation_inputs(
-            case_id, post_id, [concerned_id] if concerned_id else []
+        first_person = [r for r in key_reports if r.relationship != Relationship.OTHER]
+        claimants = sorted(
+            {r.reporter_id for r in first_person}
+            | {r.represented_account_id for r in first_person if r.represented_account_id}
+            | ({concerned_id} if concerned_id else set())
         )
+
+        stored_case, post, accounts, _ = self.repository.load_evaluation_inputs(case_id, post_id, claimants)
         if (stored_case.version if stored_case else None) != (case.version if case else None):
             raise VersionConflict("the case changed while it was read")
         author: AccountContext | None = None
@@ -292,6 +301,8 @@ class EvaluationService(CaseWorkflow):
             person_concerned=accounts[concerned_id].facts if concerned_id and concerned_id in accounts else None,
             media=tuple(media[m.media_id] for m in post.facts.media if m.media_id in media) if post else (),
             author_strikes=tuple(s for s in strikes if s.case_id != case_id),
+            reporters=self._reporter_facts(sorted({r.reporter_id for r in first_person}), accounts, now),
+            accounts=tuple(accounts[a].facts for a in claimants if a in accounts),
             now=now,
         )
         decision = evaluate_case(facts, self.policy)
@@ -346,7 +357,15 @@ class EvaluationService(CaseWorkflow):
         decided = target in (CaseState.ACTIONED, CaseState.DISMISSED) and target != current_state
         strikes_new: list[tuple[str, Strike]] = []
         enforcement_seq: int | None = None
-        if decided and decision.outcome == Outcome.REMOVE and post is not None:
+        # a case sent to a person for a suspension has its post hidden meanwhile (PIM-A4): once, on the way in
+        hidden_meanwhile = (
+            target == CaseState.IN_REVIEW
+            and decision.enforcement == Enforcement.HIDE_CONTENT
+            and post is not None
+            and "content.hide" not in (case.measures_active if case else ())
+        )
+        if (decided and decision.outcome == Outcome.REMOVE and post is not None) or hidden_meanwhile:
+            assert post is not None
             version += 1
             enforcement_seq = version
             events.append(
@@ -381,6 +400,27 @@ class EvaluationService(CaseWorkflow):
         # a case escalated for its review deadline stays at the top of the queue while it waits in review
         stays_in_review = case is not None and case.state == CaseState.IN_REVIEW and target == CaseState.IN_REVIEW
         escalated_at = case.escalated_at if case is not None and stays_in_review else None
+        measures: tuple[str, ...] = ()
+        if enforcement_seq is not None:
+            measures = MEASURES[decision.enforcement]
+        elif case is not None and (stays_in_review or target == case.state):
+            measures = case.measures_active
+        lifted = [m for m in (case.measures_active if case else ()) if m not in measures]
+        lifted_seq: int | None = None
+        if lifted:
+            # e.g. a post hidden while a person reviews, then kept by a re-evaluation: the platform restores it
+            version += 1
+            lifted_seq = version
+            events.append(
+                CaseEvent(
+                    case_id=case_id,
+                    seq=version,
+                    type=EventType.ENFORCEMENT_LIFTED,
+                    at=now,
+                    actor="system",
+                    data={"measures": lifted, "reason": "re_evaluated"},
+                )
+            )
         new_case = Case(
             case_id=case_id,
             post_id=post_id,
@@ -402,7 +442,7 @@ class EvaluationService(CaseWorkflow):
             queued_at=(case.queued_at if case and case.state == CaseState.IN_REVIEW else now)
             if target == CaseState.IN_REVIEW
             else None,
-            measures_active=MEASURES[decision.enforcement] if enforcement_seq is not None else (),
+            measures_active=measures,
         )
         new_case = with_timer(new_case, case, now, self.policy)
         statements = (
@@ -410,6 +450,9 @@ class EvaluationService(CaseWorkflow):
             if enforcement_seq is not None and post is not None
             else []
         )
+        effects = self.effects.after_decision(new_case, trigger, current_state, enforcement_seq)
+        if lifted_seq is not None:
+            effects += self.effects.platform_events(new_case, f"{case_id}:{lifted_seq}", [UNDO[m] for m in lifted])
         self.save(
             CaseChange(
                 case=new_case,
@@ -417,9 +460,7 @@ class EvaluationService(CaseWorkflow):
                 events=events,
                 reports_evaluated=[(trigger.report_id, now)] if trigger else [],
                 strikes=strikes_new,
-                outbox=self.outbox(
-                    new_case, self.effects.after_decision(new_case, trigger, current_state, enforcement_seq)
-                ),
+                outbox=self.outbox(new_case, effects),
                 statements=statements,
             )
         )
@@ -431,3 +472,28 @@ class EvaluationService(CaseWorkflow):
             rule_ids=list(decision.rule_ids),
             version=version,
         )
+
+    def _reporter_facts(
+        self, reporter_ids: list[str], accounts: dict[str, AccountContext], now: datetime
+    ) -> tuple[ReporterFacts, ...]:
+        """Standing (DSA Art. 23) and track record of the first-person reporters, for what their claim can bear."""
+        if not reporter_ids:
+            return ()
+        standings = self.repository.reporter_standings(reporter_ids)
+        since = it.iso(now - timedelta(days=self.policy.reporter_misuse.window_days))
+        facts = []
+        for reporter_id in reporter_ids:
+            stored = standings.get(reporter_id) or {}
+            unfounded = [t for t in json.loads(str(stored.get("unfounded", "[]"))) if t >= since]
+            warned = str(stored.get("warned_at") or "") >= since or str(stored.get("suspended_until") or "") > since
+            account = accounts.get(reporter_id)
+            facts.append(
+                ReporterFacts(
+                    reporter_id=reporter_id,
+                    account=account.facts if account else None,
+                    unfounded_recent=len(unfounded),
+                    warned=warned,
+                    upheld=int(stored.get("upheld", 0)),
+                )
+            )
+        return tuple(facts)

@@ -13,6 +13,7 @@ from consent_guard.ids import case_id_for, digest, new_report_id
 from consent_guard.messaging import DeliveryFailed, QueuePublisher
 from consent_guard.models.api import (
     AccountContextRequest,
+    ConfirmationsRequest,
     ContextAccepted,
     MediaContextRequest,
     PostContextRequest,
@@ -31,17 +32,26 @@ from consent_guard.models.domain import (
     PostFacts,
     PostSignals,
     Report,
+    ReportStatus,
 )
 from consent_guard.models.effects import Outbox
 from consent_guard.models.items import iso
 from consent_guard.models.messages import CaseReevaluation, PostDeleted, ReportSubmitted
 from consent_guard.observability import MetricUnit, logger, metrics
-from consent_guard.policy import Policy, load_policy
+from consent_guard.policy import (
+    Policy,
+    load_policy,
+    missing_confirmations,
+    reporter_rule_ids,
+    reporter_statement,
+)
 from consent_guard.repository import (
     CaseRepository,
     DuplicateReport,
     IdempotencyClaim,
     IdempotencyMismatch,
+    PriorityHintClaim,
+    PriorityHintsExhausted,
     QuotaExceeded,
     ReporterLimits,
     ReportingSuspended,
@@ -100,11 +110,12 @@ class IntakeService:
             description=request.description,
             attestations=Attestations.model_validate(request.attestations.model_dump()),
             live_location=request.live_location,
+            live_location_honoured=request.live_location,
             trusted_flagger=principal.is_trusted_flagger,
             locale=request.locale,
             submitted_at=now,
         )
-        accepted = ReportAccepted(report_id=report.report_id, case_id=report.case_id, status="received")
+        accepted = self._accepted(report)
         claim = (
             IdempotencyClaim(
                 key_digest=digest("idempotency", principal.subject, idempotency_key),
@@ -122,15 +133,41 @@ class IntakeService:
             quota_expires_at=(window + 2) * quota.window_seconds,
             now_iso=iso(now),
         )
-        try:
-            self.repository.create_report(
-                report,
-                dedupe_digest=digest("report", principal.subject, request.post_id, request.category),
-                response=accepted.model_dump(mode="json"),
-                stuck_due_at=now + STUCK_REPORT_AFTER,
-                idempotency=claim,
-                limits=limits,
+        hints = self.policy.priority_hints
+        hint_window = int(now.timestamp()) // (hints.window_hours * 3600)
+        hint = (
+            PriorityHintClaim(
+                reporter_id=principal.subject,
+                window_index=hint_window,
+                max_cases=hints.max_cases_per_reporter,
+                expires_at=(hint_window + 2) * hints.window_hours * 3600,
             )
+            if request.live_location
+            else None
+        )
+        try:
+            try:
+                self.repository.create_report(
+                    report,
+                    dedupe_digest=digest("report", principal.subject, request.post_id, request.category),
+                    response=accepted.model_dump(mode="json"),
+                    stuck_due_at=now + STUCK_REPORT_AFTER,
+                    idempotency=claim,
+                    limits=limits,
+                    priority_hint=hint,
+                )
+            except PriorityHintsExhausted:
+                # a hint, not a fact: beyond the reporter's bound it is kept on the report but moves nothing up
+                metrics.add_metric(name="PriorityHintsBeyondBound", unit=MetricUnit.Count, value=1)
+                report = report.model_copy(update={"live_location_honoured": False})
+                self.repository.create_report(
+                    report,
+                    dedupe_digest=digest("report", principal.subject, request.post_id, request.category),
+                    response=accepted.model_dump(mode="json"),
+                    stuck_due_at=now + STUCK_REPORT_AFTER,
+                    idempotency=claim,
+                    limits=limits,
+                )
         except QuotaExceeded:
             metrics.add_metric(name="ReportQuotaExceeded", unit=MetricUnit.Count, value=1)
             retry_after = (window + 1) * quota.window_seconds - int(now.timestamp())
@@ -142,8 +179,11 @@ class IntakeService:
             metrics.add_metric(name="ReportsFromSuspendedReporters", unit=MetricUnit.Count, value=1)
             raise
         except DuplicateReport as duplicate:
-            metrics.add_metric(name="DuplicateReports", unit=MetricUnit.Count, value=1)
             original = ReportAccepted.model_validate(duplicate.original)
+            amended = self._amend(principal, original.report_id, request)
+            if amended is not None:
+                return Submission(accepted=amended, created=True)
+            metrics.add_metric(name="DuplicateReports", unit=MetricUnit.Count, value=1)
             logger.info("duplicate report answered with the original", report_id=original.report_id)
             return Submission(accepted=original, created=False)
         except IdempotencyMismatch:
@@ -167,6 +207,79 @@ class IntakeService:
         )
         return Submission(accepted=accepted, created=True)
 
+    def _accepted(self, report: Report, amended: bool = False) -> ReportAccepted:
+        missing = list(missing_confirmations(report.category, report.relationship, report.attestations, self.policy))
+        return ReportAccepted(
+            report_id=report.report_id,
+            case_id=report.case_id,
+            status="received",
+            amended=amended,
+            missing_confirmations=missing,
+            add_confirmations=f"/reports/{report.report_id}/confirmations" if missing else None,
+        )
+
+    def _amend(self, principal: Principal, report_id: str, request: SubmitReportRequest) -> ReportAccepted | None:
+        """A report by the same person on the same post and category that adds information (another relationship,
+        confirmations, the account represented) is taken into their report, not replayed: None when it adds
+        nothing (a plain duplicate)."""
+        try:
+            existing = self.repository.get_report(report_id, consistent=True)
+        except NotFound:
+            return None
+        if existing.reporter_id != principal.subject or existing.erased_at is not None:
+            return None
+        added = Attestations.model_validate(request.attestations.model_dump())
+        merged = Attestations.model_validate(
+            {k: v or getattr(added, k) for k, v in existing.attestations.model_dump().items()}
+        )
+        updated = existing.model_copy(
+            update={
+                "relationship": request.relationship,
+                "represented_account_id": request.represented_account_id,
+                "attestations": merged,
+                "status": ReportStatus.RECEIVED,
+            }
+        )
+        if (updated.relationship, updated.represented_account_id, updated.attestations) == (
+            existing.relationship,
+            existing.represented_account_id,
+            existing.attestations,
+        ):
+            return None
+        return self._take_in(updated, "report amended")
+
+    def add_confirmations(self, principal: Principal, report_id: str, request: ConfirmationsRequest) -> ReportAccepted:
+        """The reporter adds the confirmations their first-person report lacked; anyone else gets 404."""
+        principal.require_person()
+        try:
+            existing = self.repository.get_report(report_id, consistent=True)
+        except NotFound:
+            raise NotFound("report not found") from None
+        if existing.reporter_id != principal.subject or existing.erased_at is not None:
+            raise NotFound("report not found")
+        merged = Attestations.model_validate(
+            {k: v or bool(getattr(request, k, False)) for k, v in existing.attestations.model_dump().items()}
+        )
+        if merged == existing.attestations:
+            return self._accepted(existing)  # nothing new: the answer says what is still missing
+        return self._take_in(
+            existing.model_copy(update={"attestations": merged, "status": ReportStatus.RECEIVED}), "confirmations added"
+        )
+
+    def _take_in(self, report: Report, what: str) -> ReportAccepted:
+        """Store the amended report and queue it for evaluation again (the stuck-work timer covers a failed send)."""
+        now = self.clock()
+        self.repository.amend_report(report, now + STUCK_REPORT_AFTER)
+        metrics.add_metric(name="ReportsAmended", unit=MetricUnit.Count, value=1)
+        try:
+            self.evaluation_queue.send(ReportSubmitted(report_id=report.report_id))
+        except DeliveryFailed as exc:
+            logger.warning(
+                "amended report not queued; re-review will re-queue it", report_id=report.report_id, error=str(exc)
+            )
+        logger.info(what, report_id=report.report_id, relationship=report.relationship.value)
+        return self._accepted(report, amended=True)
+
     def view_report(self, principal: Principal, report_id: str) -> ReportView:
         """The reporter's own report and its case's outcome. Anyone else gets NotFound: nothing leaks."""
         principal.require_person()
@@ -187,6 +300,8 @@ class IntakeService:
         # the outcome only once the case is decided
         decision = case.decision if case is not None and report.status == "evaluated" else None
         decided = decision is not None and case is not None and case.decided_at is not None
+        accepted = self._accepted(report)
+        # need to know: the content decision and its reasons, never the author's account measures or history
         return ReportView(
             report_id=report.report_id,
             case_id=report.case_id,
@@ -195,11 +310,13 @@ class IntakeService:
             relationship=report.relationship,
             status=status,
             outcome=decision.outcome.value if decision and decided else None,
-            explanation=decision.statement_of_reasons if decision else None,
-            rule_ids=list(decision.rule_ids) if decision else [],
+            explanation=reporter_statement(decision, report.category, self.policy) if decision else None,
+            rule_ids=list(reporter_rule_ids(decision, self.policy)) if decision else [],
             policy_version=decision.policy_version if decision else None,
             submitted_at=report.submitted_at,
             decided_at=case.decided_at if case is not None and decided else None,
+            missing_confirmations=accepted.missing_confirmations,
+            add_confirmations=accepted.add_confirmations,
         )
 
     # ------------------------------------------------------------ platform context
@@ -228,6 +345,8 @@ class IntakeService:
         facts = AccountFacts(
             account_id=account_id,
             public_figure=request.public_figure,
+            identity_verified=request.identity_verified,
+            authorized_representatives=tuple(request.authorized_representatives),
             # only admins mark dedicated-exposure accounts: the platform's update keeps what they set
             dedicated_to_exposure=existing.facts.dedicated_to_exposure if existing else False,
         )
@@ -246,6 +365,7 @@ class IntakeService:
                 media_id=media_id,
                 publicly_available=request.publicly_available,
                 mainstream_coverage=request.mainstream_coverage,
+                depicted_account_ids=tuple(request.depicted_account_ids),
             ),
             self.clock(),
         )

@@ -58,6 +58,7 @@ def render(kind: NotificationKind, locale: str, facts: dict[str, Any]) -> Render
         "rule_ids": [],
         **facts,
         "locale": locale,
+        "enforcement": enforcement,
         "category_label": labels["category"].get(str(facts.get("category")), str(facts.get("category", ""))),
         "outcome_text": labels["outcome"].get(str(facts.get("outcome")), ""),
         "measures_text": "; ".join(labels["measure"][m] for m in facts.get("measures") or []),
@@ -67,6 +68,9 @@ def render(kind: NotificationKind, locale: str, facts: dict[str, Any]) -> Render
         "source": facts.get("source", "notice"),
         "automated": facts.get("automated", True),
         "wait_days": facts.get("wait_days", 14),
+        "missing_confirmations": facts.get("missing_confirmations") or [],
+        "add_confirmations": facts.get("add_confirmations"),
+        "missing_text": "; ".join(labels["confirmation"][c] for c in facts.get("missing_confirmations") or []),
     }
     template = _environment().get_template(f"{kind.value}.{locale}.j2")
     subject = "".join(template.blocks["subject"](template.new_context(context))).strip()
@@ -151,5 +155,7 @@ class NotificationService:
             email=True,
         )
 
-    def inbox(self, recipient_id: str, limit: int, cursor: str | None) -> tuple[list[Notification], str | None]:
-        return self.repository.inbox(recipient_id, limit, cursor)
+    def inbox(
+        self, recipient_id: str, limit: int, start: dict[str, Any] | None
+    ) -> tuple[list[Notification], dict[str, Any] | None]:
+        return self.repository.inbox(recipient_id, limit, start)

@@ -355,7 +355,7 @@ class ReReviewService(CaseWorkflow):
             updated,
             NotificationKind.CASE_CLOSED,
             f"{case.case_id}:closed@{it.iso(at)}",
-            self.effects.facts_for(updated, reason=CLOSED_INSUFFICIENT),
+            {**self.effects.reporter_facts(updated), "reason": CLOSED_INSUFFICIENT},  # reporters: need to know
         )
         self._save(
             case,

@@ -59,6 +59,9 @@ def count_unfounded(
             "cases": json.dumps([*json.loads(stored.get("cases", "[]"))[-50:], case_id] if stored else [case_id]),
             "history": json.dumps(history[-100:]),
         }
+        for kept in ("upheld", "upheld_cases"):  # the track record lives on the same item
+            if stored and kept in stored:
+                standing[kept] = stored[kept]
         if warned_at:
             standing["warned_at"] = warned_at
         if suspended_until:
