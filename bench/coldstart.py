@@ -164,7 +164,7 @@ class Pipeline:
         self.session = boto3.Session(region_name=REGION)
         self.resources = create_resources(self.session)
         self.sqs = self.session.client("sqs")
-        self.templates = {q: sqs_template(q) for q in ("EvaluationQueue", "NotificationQueue")}
+        self.templates = {q: sqs_template(q) for q in ("EvaluationQueue", "EffectsQueue", "NotificationQueue")}
 
     def stop(self) -> None:
         os.environ.pop("AWS_ENDPOINT_URL", None)
@@ -388,6 +388,9 @@ def _rounds(
         samples["ReportIntakeFunction"] = child("ReportIntakeFunction", reports)
         evaluations = pipeline.batches("EvaluationQueue", pipeline.take("EvaluationQueue"))
         samples["PolicyEvaluationFunction"] = child("PolicyEvaluationFunction", evaluations)
+        samples["EffectsFunction"] = child(
+            "EffectsFunction", pipeline.batches("EffectsQueue", pipeline.take("EffectsQueue"))
+        )
         notifications = pipeline.take("NotificationQueue")
         if not memory_round:  # one notification per round; the rest wait for the memory round
             for message in notifications[1:]:

@@ -31,10 +31,15 @@ FUNCTIONS = {
     "ReportIntakeFunction": "report_intake",
     "PolicyEvaluationFunction": "policy_evaluation",
     "NotificationFunction": "notification",
+    "EffectsFunction": "effects",
     "CaseApiFunction": "case_api",
     "ScheduledReviewFunction": "scheduled_review",
 }
-QUEUE_CONSUMERS = {"EvaluationQueue": "PolicyEvaluationFunction", "NotificationQueue": "NotificationFunction"}
+QUEUE_CONSUMERS = {
+    "EvaluationQueue": "PolicyEvaluationFunction",
+    "EffectsQueue": "EffectsFunction",
+    "NotificationQueue": "NotificationFunction",
+}
 
 
 def fake_credentials() -> None:
@@ -135,11 +140,10 @@ def sqs_event(template_record: dict[str, Any], queue_arn: str, messages: list[di
 
 
 def sqs_template(queue: str) -> dict[str, Any]:
-    source = (
-        "policy_evaluation/report_submitted.json"
-        if queue == "EvaluationQueue"
-        else "notification/notification_request.json"
-    )
+    source = {
+        "EvaluationQueue": "policy_evaluation/report_submitted.json",
+        "EffectsQueue": "effects/outbox_ready.json",
+    }.get(queue, "notification/notification_request.json")
     record: dict[str, Any] = load_event(source)["Records"][0]
     return record
 
@@ -385,9 +389,9 @@ class Driver:
             )
 
     def run_pipeline(self) -> None:
-        """Evaluation, then notification, until both queues are quiet."""
+        """Evaluation, effects, then notification, until the queues are quiet."""
         for _ in range(10):
-            moved = self.deliver("EvaluationQueue") + self.deliver("NotificationQueue")
+            moved = self.deliver("EvaluationQueue") + self.deliver("EffectsQueue") + self.deliver("NotificationQueue")
             if not moved:
                 return
 

@@ -89,6 +89,19 @@ class EnforcementEvent:
     policy_version: str
     at: str
 
+    @classmethod
+    def from_detail(cls, detail: dict[str, Any]) -> EnforcementEvent:
+        return cls(
+            event_id=str(detail["event_id"]),
+            action=str(detail["action"]),
+            case_id=str(detail["case_id"]),
+            post_id=str(detail["post_id"]),
+            account_id=str(detail["account_id"]),
+            rule_ids=tuple(str(r) for r in detail["rule_ids"]),
+            policy_version=str(detail["policy_version"]),
+            at=str(detail["at"]),
+        )
+
     def detail(self) -> dict[str, Any]:
         return {
             "event_id": self.event_id,

@@ -135,6 +135,7 @@ def test_health_lists_every_function_of_the_template(local_stack: LocalStackHand
         "ReportIntakeFunction",
         "PolicyEvaluationFunction",
         "NotificationFunction",
+        "EffectsFunction",
         "CaseApiFunction",
         "ScheduledReviewFunction",
         "StatementSubmitterFunction",

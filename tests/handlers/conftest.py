@@ -23,7 +23,7 @@ NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 def _clear_caches() -> None:
     from consent_guard import config, messaging, repository, transparency_db
-    from consent_guard.consumers import evaluation, notification, review, statements
+    from consent_guard.consumers import effects, evaluation, notification, review, statements
     from consent_guard.http import case_api, intake_api
 
     config.clear_settings_cache()
@@ -36,6 +36,7 @@ def _clear_caches() -> None:
         case_api.repository,
         case_api.case_service,
         evaluation.evaluation_service,
+        effects.effect_delivery,
         notification.notification_service,
         review.review_service,
         statements.submitter,
@@ -221,9 +222,10 @@ class Stack:
 
     def sqs_event(self, queue: str, messages: list[dict[str, Any]]) -> dict[str, Any]:
         template = load_event(
-            "policy_evaluation/report_submitted.json"
-            if queue == "EvaluationQueue"
-            else "notification/notification_request.json"
+            {
+                "EvaluationQueue": "policy_evaluation/report_submitted.json",
+                "EffectsQueue": "effects/outbox_ready.json",
+            }.get(queue, "notification/notification_request.json")
         )["Records"][0]
         records = []
         for message in messages:
@@ -259,13 +261,19 @@ class Stack:
                 break
         return delivered
 
-    def run_pipeline(self) -> None:
-        """Evaluation, then notification, until both queues are quiet."""
-        for _ in range(5):
+    def run_pipeline(self, rounds: int = 5) -> None:
+        """Evaluation, effects, then notification, until the queues are quiet."""
+        for _ in range(rounds):
             moved = self.deliver("EvaluationQueue", "policy_evaluation")
+            moved += self.deliver("EffectsQueue", "effects")
             moved += self.deliver("NotificationQueue", "notification")
             if not moved:
                 return
+
+    def deliver_effects(self) -> int:
+        """Only the effects queue (then the notifications it queued)."""
+        moved = self.deliver("EffectsQueue", "effects")
+        return moved + self.deliver("NotificationQueue", "notification")
 
     def enforcement_events(self) -> list[dict[str, Any]]:
         sqs = self.session.client("sqs")

@@ -409,6 +409,7 @@ def test_enforcement_events_are_published_once_each(stack: Stack) -> None:
     evaluation = stack.handler("policy_evaluation")
     for _ in range(2):  # the same message delivered twice
         evaluation.lambda_handler(stack.sqs_event("EvaluationQueue", messages), stack.context)
+    stack.run_pipeline()
     events = stack.enforcement_events()
     message_ids = [e["detail"]["event_id"] for e in events]
     assert len(message_ids) == len(set(message_ids)) == 2
@@ -513,10 +514,11 @@ def test_a_storm_of_2000_reports_writes_the_case_item_once_per_state_change(stac
             report_ids.append(report.report_id)
     # Delivered as the SQS event source would, in batches of 10, and notifications collected by a fake queue:
     # moto's SQS scans every message on each send and receive, which would make a 2,000-report storm quadratic here.
+    from consent_guard.consumers import effects as effect_consumers
     from consent_guard.consumers import evaluation as consumers
 
-    notifications = CollectingQueue()
-    consumers.evaluation_service().effects.notifications = notifications  # type: ignore[assignment]
+    announced = CollectingQueue()
+    consumers.evaluation_service().announcer.effects_queue = announced  # type: ignore[assignment]
     evaluation = stack.handler("policy_evaluation")
     failures = 0
     for start in range(0, STORM, 10):
@@ -531,6 +533,13 @@ def test_a_storm_of_2000_reports_writes_the_case_item_once_per_state_change(stac
             ]
         }
         failures += len(evaluation.lambda_handler(event, stack.context)["batchItemFailures"])
+    # the effects function delivers every outbox item announced (a fan-out hands its rest on to itself)
+    notifications = CollectingQueue()
+    delivery = effect_consumers.effect_delivery()
+    delivery.notifications = notifications  # type: ignore[assignment]
+    delivery.effects_queue = announced  # type: ignore[assignment]
+    while announced.sent:
+        delivery.deliver(announced.sent.pop(0).outbox_id)
     delivered = STORM - failures
 
     assert delivered == STORM

@@ -79,6 +79,7 @@ def test_a_failing_email_is_retried_then_dead_lettered_and_the_case_shows_it(sta
     stack.account_context("user-bob", contact_email="bob@example.com")
     accepted = stack.report()
     stack.deliver("EvaluationQueue", "policy_evaluation")
+    stack.deliver("EffectsQueue", "effects")
     _fail_ses(stack)
     sqs = stack.session.client("sqs")
     queue = stack.resources.queues["NotificationQueue"]
@@ -130,6 +131,7 @@ def test_the_same_message_delivered_twice_gives_one_notification_and_one_email(s
     stack.account_context("user-bob", contact_email="bob@example.com")
     stack.report()
     stack.deliver("EvaluationQueue", "policy_evaluation")
+    stack.deliver("EffectsQueue", "effects")
     messages = stack.receive("NotificationQueue")
     notification = stack.handler("notification")
     for _ in range(2):

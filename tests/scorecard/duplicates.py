@@ -92,10 +92,12 @@ def _parallel_invocations(stack: RunningStack, post_id: str, tally: Tally) -> No
 
     sqs = stack.aws("sqs")
     queue_url = sqs.get_queue_url(QueueName="cg-EvaluationQueue")["QueueUrl"]
+    effects_url = sqs.get_queue_url(QueueName="cg-EffectsQueue")["QueueUrl"]
     services = [
         IntakeService(
             CaseRepository("cg-ConsentGuardTable", client=stack.aws("dynamodb", SDK_CONFIG)),
             QueuePublisher(queue_url, client=stack.aws("sqs", SDK_CONFIG)),
+            QueuePublisher(effects_url, client=stack.aws("sqs", SDK_CONFIG)),
         )
         for _ in range(TIMES)
     ]

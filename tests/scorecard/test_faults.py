@@ -115,16 +115,18 @@ def test_a_throttled_moderator_decision_changes_nothing(stack: Stack) -> None:
 def test_eventbridge_failures_are_retried_then_dead_lettered_and_nothing_is_lost(
     stack: Stack, failing_deliveries: int | None, record_property: Any
 ) -> None:
-    """The report's evaluation decides a removal; publishing the enforcement events fails. The message is retried
-    (the decision is stored once, its events re-derived with the same ids); if it keeps failing it reaches the
-    DLQ after maxReceiveCount, and a re-drive once EventBridge is back publishes each event once."""
+    """The report's evaluation decides a removal and stores its effects with it (the outbox); publishing the
+    enforcement events fails. The effects message is retried (the item unchanged, the events carry the same ids); if
+    it keeps failing it reaches the DLQ after maxReceiveCount, and a re-drive once EventBridge is back publishes each
+    event once."""
     from consent_guard.messaging import events_client
 
     stack.post_context()
     accepted = stack.report()
+    assert stack.deliver("EvaluationQueue", "policy_evaluation") == 1  # the decision and its outbox, stored
     sqs = stack.session.client("sqs")
-    queue = stack.resources.queues["EvaluationQueue"]
-    max_receives = _max_receive_count("EvaluationQueue")
+    queue = stack.resources.queues["EffectsQueue"]
+    max_receives = _max_receive_count("EffectsQueue")
     failing = max_receives + 1 if failing_deliveries is None else failing_deliveries
     deliveries = 0
     with inject(events_client(), "PutEvents", lambda: aws_error(500, "InternalException"), times=None) as injector:
@@ -135,9 +137,7 @@ def test_eventbridge_failures_are_retried_then_dead_lettered_and_nothing_is_lost
             if not messages:
                 break
             deliveries += 1
-            result = stack.handler("policy_evaluation").lambda_handler(
-                stack.sqs_event("EvaluationQueue", messages), stack.context
-            )
+            result = stack.handler("effects").lambda_handler(stack.sqs_event("EffectsQueue", messages), stack.context)
             assert [f["itemIdentifier"] for f in result["batchItemFailures"]] == [messages[0]["MessageId"]]
             sqs.change_message_visibility(
                 QueueUrl=queue, ReceiptHandle=messages[0]["ReceiptHandle"], VisibilityTimeout=0
@@ -147,8 +147,8 @@ def test_eventbridge_failures_are_retried_then_dead_lettered_and_nothing_is_lost
     if failing_deliveries is None:
         assert deliveries == max_receives
         assert sqs.receive_message(QueueUrl=queue).get("Messages") is None
-        assert stack.depth("EvaluationDLQ") == 1
-        dlq = stack.resources.queues["EvaluationDLQ"]
+        assert stack.depth("EffectsDLQ") == 1
+        dlq = stack.resources.queues["EffectsDLQ"]
         for message in sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10)["Messages"]:
             sqs.send_message(QueueUrl=queue, MessageBody=message["Body"])  # the documented re-drive
             sqs.delete_message(QueueUrl=dlq, ReceiptHandle=message["ReceiptHandle"])
@@ -185,6 +185,7 @@ def test_ses_outage_is_retried_by_the_sdk_then_by_the_queue(stack: Stack, record
     stack.account_context("user-bob", contact_email="bob@example.com")
     stack.report()
     stack.deliver("EvaluationQueue", "policy_evaluation")
+    stack.deliver("EffectsQueue", "effects")
     throttle = lambda: aws_error(429, "TooManyRequestsException", json_protocol=False)  # noqa: E731
     with inject(ses_client(), "SendEmail", throttle, times=None) as injector:
         stack.deliver("NotificationQueue", "notification")

@@ -127,7 +127,7 @@ def _seeded_pipeline(stack: Stack) -> list[tuple[int, dict[str, Any]]]:
         answers.append((status, answer))
     # a poison SQS message carrying the secrets: failed alone, never logged
     sqs = stack.session.client("sqs")
-    for queue in ("EvaluationQueue", "NotificationQueue"):
+    for queue in ("EvaluationQueue", "EffectsQueue", "NotificationQueue"):
         sqs.send_message(
             QueueUrl=stack.resources.queues[queue],
             MessageBody=json.dumps(
@@ -135,6 +135,7 @@ def _seeded_pipeline(stack: Stack) -> list[tuple[int, dict[str, Any]]]:
             ),
         )
     stack.deliver("EvaluationQueue", "policy_evaluation", rounds=1)
+    stack.deliver("EffectsQueue", "effects", rounds=1)
     stack.deliver("NotificationQueue", "notification", rounds=1)
     return answers
 

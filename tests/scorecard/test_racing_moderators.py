@@ -56,7 +56,7 @@ def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
 
 
 def _services(served: Served) -> tuple[Any, Any, Any]:
-    from consent_guard.messaging import EnforcementPublisher, QueuePublisher
+    from consent_guard.messaging import QueuePublisher
     from consent_guard.repository import CaseRepository
     from consent_guard.services.cases import CaseService
     from consent_guard.services.evaluation import EvaluationService
@@ -64,18 +64,19 @@ def _services(served: Served) -> tuple[Any, Any, Any]:
 
     table = served.resources.tables["ConsentGuardTable"]
 
-    def parts() -> tuple[Any, Any, Any]:
+    def parts() -> tuple[Any, Any]:
         return (
             CaseRepository(table, client=served.client("dynamodb")),
-            QueuePublisher(served.resources.queues["NotificationQueue"], client=served.client("sqs")),
-            EnforcementPublisher(served.resources.buses["EnforcementBus"], client=served.client("events")),
+            QueuePublisher(served.resources.queues["EffectsQueue"], client=served.client("sqs")),
         )
 
-    repository, notifications, enforcement = parts()
+    repository, effects_queue = parts()
     intake = IntakeService(
-        repository, QueuePublisher(served.resources.queues["EvaluationQueue"], client=served.client("sqs"))
+        repository,
+        QueuePublisher(served.resources.queues["EvaluationQueue"], client=served.client("sqs")),
+        effects_queue,
     )
-    evaluation = EvaluationService(repository, notifications, enforcement)
+    evaluation = EvaluationService(repository, effects_queue)
     return intake, evaluation, lambda: CaseService(*parts())
 
 

@@ -46,6 +46,12 @@ DENIED: dict[str, list[tuple[str, dict[str, Any], int]]] = {
         ("the platform's token", {"platform": True, "query": {"queue": "review"}}, 403),
     ],
     "GET /cases/{case_id}": [("a person who is not the author", {"sub": "user-mallory"}, 404)],
+    "GET /cases/{case_id}/reports": [
+        ("a person who is not the author", {"sub": "user-mallory"}, 404),
+        ("the author", {"sub": "user-bob"}, 403),
+        ("a reporter of the case", {"sub": "user-alice"}, 404),
+        ("the platform's token", {"platform": True}, 404),
+    ],
     # whoever cannot see cases learns nothing from a claim, not even that the case exists
     "POST /cases/{case_id}/claim": [("a person", {"sub": "user-alice"}, 404)],
     "POST /reports/{report_id}/appeals": [

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from consent_guard.config import evaluation_settings
-from consent_guard.messaging import EnforcementPublisher, QueuePublisher
+from consent_guard.messaging import QueuePublisher
 from consent_guard.models.messages import EvaluationMessage
 from consent_guard.observability import logger
 from consent_guard.repository import CaseRepository
@@ -22,11 +22,7 @@ _messages: TypeAdapter[Any] = TypeAdapter(EvaluationMessage)
 @cache
 def evaluation_service() -> EvaluationService:
     settings = evaluation_settings()
-    return EvaluationService(
-        CaseRepository(settings.table_name),
-        QueuePublisher(settings.notification_queue_url),
-        EnforcementPublisher(settings.event_bus_name),
-    )
+    return EvaluationService(CaseRepository(settings.table_name), QueuePublisher(settings.effects_queue_url))
 
 
 def handle_evaluation_message(message_id: str, body: str) -> None:

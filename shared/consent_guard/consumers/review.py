@@ -10,7 +10,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from consent_guard.config import review_settings
-from consent_guard.messaging import EnforcementPublisher, QueuePublisher
+from consent_guard.messaging import QueuePublisher
 from consent_guard.observability import logger
 from consent_guard.repository import CaseRepository
 from consent_guard.services.review import ReReviewService
@@ -22,8 +22,7 @@ def review_service() -> ReReviewService:
     return ReReviewService(
         CaseRepository(settings.table_name),
         QueuePublisher(settings.evaluation_queue_url),
-        QueuePublisher(settings.notification_queue_url),
-        EnforcementPublisher(settings.event_bus_name),
+        QueuePublisher(settings.effects_queue_url),
     )
 
 

@@ -15,7 +15,7 @@ from consent_guard.auth import Group
 from consent_guard.config import case_api_settings
 from consent_guard.cursors import CursorSigner
 from consent_guard.http.common import current_principal, error_responses, json_response, new_resolver
-from consent_guard.messaging import EnforcementPublisher, QueuePublisher
+from consent_guard.messaging import QueuePublisher
 from consent_guard.models.api import (
     AppealDecisionRequest,
     AppealFiled,
@@ -34,6 +34,7 @@ from consent_guard.models.api import (
     NotificationView,
     PolicyRules,
     QueueCounts,
+    ReportPage,
 )
 from consent_guard.models.domain import Category
 from consent_guard.repository import CaseRepository
@@ -59,11 +60,7 @@ def cursors() -> CursorSigner:
 @cache
 def case_service() -> CaseService:
     settings = case_api_settings()
-    service = CaseService(
-        repository(),
-        QueuePublisher(settings.notification_queue_url),
-        EnforcementPublisher(settings.event_bus_name),
-    )
+    service = CaseService(repository(), QueuePublisher(settings.effects_queue_url))
     service.cursors = cursors()
     return service
 
@@ -119,6 +116,20 @@ def policy_rules(category: Annotated[Category, Query()]) -> Response[str]:
 )
 def get_case(case_id: CaseId) -> Response[str]:
     return json_response(HTTPStatus.OK, case_service().view(current_principal(app), case_id))
+
+
+@app.get(
+    "/cases/<case_id>/reports",
+    summary="Staff: the case's reports, oldest first, a page at a time (the view holds the first page)",
+    responses={**_ok(ReportPage, "A page of reports"), **error_responses(400, 403, 404, 422, 503)},
+    tags=["cases"],
+)
+def list_case_reports(
+    case_id: CaseId,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: Annotated[str | None, Query(max_length=4096)] = None,
+) -> Response[str]:
+    return json_response(HTTPStatus.OK, case_service().reports(current_principal(app), case_id, limit, cursor))
 
 
 @app.post(

@@ -279,6 +279,11 @@ class CasePage(Response):
     next_cursor: str | None = None
 
 
+class ReportPage(Response):
+    items: list[StaffReportView]
+    next_cursor: str | None = None
+
+
 class QueueCategoryCount(Response):
     cases: int
     overdue: int = Field(description="Past their review deadline.")
@@ -396,7 +401,12 @@ class CaseView(Response):
     appeal: AppealView | None = None
     appeal_deadline: datetime | None = None
     can_appeal: bool = False
-    reports: list[StaffReportView] | None = Field(None, description="Staff only.")
+    reports: list[StaffReportView] | None = Field(
+        None, description="Staff only: the first page of the case's reports, oldest first."
+    )
+    reports_next_cursor: str | None = Field(
+        None, description="Staff only: the next page of reports, from GET /cases/{case_id}/reports?cursor=."
+    )
     events: list[CaseEventView] | None = Field(None, description="Staff only.")
     post: PostView | None = Field(None, description="Staff only.")
     failed_notifications: list[dict[str, object]] | None = Field(

@@ -6,7 +6,6 @@ gets a 409 with the winner's state. Decisions by people run the same enforcement
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,7 +14,7 @@ from consent_guard.cases import check_move
 from consent_guard.config import statement_settings
 from consent_guard.cursors import CursorSigner
 from consent_guard.errors import Conflict, Forbidden, IllegalTransition, InvalidRequest, NotFound, VersionConflict
-from consent_guard.ids import digest, notification_id_for
+from consent_guard.ids import digest
 from consent_guard.models import api
 from consent_guard.models import items as it
 from consent_guard.models.domain import (
@@ -27,21 +26,21 @@ from consent_guard.models.domain import (
     Category,
     Decision,
     EventType,
-    NotificationKind,
     Outcome,
+    Report,
     Strike,
 )
-from consent_guard.models.messages import NotificationRequest
 from consent_guard.models.tdb import PendingStatement
 from consent_guard.observability import MetricUnit, logger, metrics
 from consent_guard.policy import RuleNotApplicable, citable_rules, decide_by_person
 from consent_guard.repository import CaseChange
 from consent_guard.repository.statements import StatementRepository
-from consent_guard.services.effects import MEASURES, UNDO, CaseWorkflow
+from consent_guard.services.effects import MEASURES, UNDO, CaseWorkflow, unfounded_effect
 from consent_guard.services.evaluation import with_timer
 from consent_guard.services.statements import pending_statement
 
 STAFF = (Group.MODERATORS, Group.APPEALS, Group.ADMINS)
+REPORTS_PAGE = 50  # reports in a case's view; the rest page through GET /cases/{case_id}/reports
 
 
 class RuleRejected(InvalidRequest):
@@ -82,6 +81,20 @@ def summary(case: Case, report_count: int | None = None) -> api.CaseSummary:
         appellant_role=case.appeal.appellant_role if case.appeal else None,
         trusted_flagger=any(r.trusted_flagger for r in case.key_reports),
         report_count=report_count,
+    )
+
+
+def report_view(r: Report) -> api.StaffReportView:
+    return api.StaffReportView(
+        report_id=r.report_id,
+        reporter_id=r.reporter_id,
+        relationship=r.relationship.value,
+        attestations=r.attestations.model_dump(),
+        live_location=r.live_location,
+        trusted_flagger=r.trusted_flagger,
+        description=r.description,
+        status=r.status.value,
+        submitted_at=r.submitted_at,
     )
 
 
@@ -236,7 +249,7 @@ class CaseService(CaseWorkflow):
         )
         if not staff:
             return view
-        reports = self.repository.case_reports(case.case_id)
+        reports, reports_cursor = self.repository.case_reports_page(case.case_id, REPORTS_PAGE, None)
         events = self.repository.case_events(case.case_id)
         post = self.repository.get_post_context(case.post_id)
         failures = []
@@ -278,20 +291,8 @@ class CaseService(CaseWorkflow):
                     )
                     for s in statements
                 ],
-                "reports": [
-                    api.StaffReportView(
-                        report_id=r.report_id,
-                        reporter_id=r.reporter_id,
-                        relationship=r.relationship.value,
-                        attestations=r.attestations.model_dump(),
-                        live_location=r.live_location,
-                        trusted_flagger=r.trusted_flagger,
-                        description=r.description,
-                        status=r.status.value,
-                        submitted_at=r.submitted_at,
-                    )
-                    for r in reports
-                ],
+                "reports": [report_view(r) for r in reports],
+                "reports_next_cursor": reports_cursor,
                 "events": [
                     api.CaseEventView(seq=e.seq, type=e.type.value, at=e.at, actor=e.actor, data=e.data) for e in events
                 ],
@@ -308,6 +309,17 @@ class CaseService(CaseWorkflow):
                 else None,
             }
         )
+
+    def reports(self, principal: Principal, case_id: str, limit: int, cursor: str | None) -> api.ReportPage:
+        """A page of the case's reports, for staff (who see the case's reports in its view). Whoever cannot see the
+        case learns nothing (404); the author sees the case, not who reported it (403)."""
+        case = self._get(case_id)
+        if not any(principal.in_group(g) for g in STAFF):
+            if principal.subject != case.author_id:
+                raise NotFound("case not found")
+            raise Forbidden("reports are seen by staff")
+        reports, next_cursor = self.repository.case_reports_page(case.case_id, limit, cursor)
+        return api.ReportPage(items=[report_view(r) for r in reports], next_cursor=next_cursor)
 
     # ------------------------------------------------------------ moderators
 
@@ -395,12 +407,22 @@ class CaseService(CaseWorkflow):
                 )
             )
         updated = with_timer(updated, case, now, self.policy)
-        self.repository.save_case_change(
+        # what the decision owes (outcome to every reporter, the statement of reasons, the platform's measures, and
+        # each reporter counted when the reports were manifestly unfounded) is stored with it, in one transaction
+        effects = self.effects.after_decision(updated, None, case.state, enforcement_seq)
+        if lifted:
+            effects += self.effects.platform_events(
+                updated, f"{case.case_id}:{updated.version}", [UNDO[m] for m in lifted]
+            )
+        if request.manifestly_unfounded:
+            effects.append(unfounded_effect(updated, now))
+        self.save(
             CaseChange(
                 case=updated,
                 expected_version=case.version,
                 events=events,
                 strikes=strikes,
+                outbox=self.outbox(updated, effects),
                 statements=self._statements(updated, enforcement_seq, now),
             )
         )
@@ -412,17 +434,8 @@ class CaseService(CaseWorkflow):
             rule_ids=list(decision.rule_ids),
             version=updated.version,
         )
-        outbox = self.effects.after_decision(updated, None, case.state, enforcement_seq)
-        if lifted:
-            outbox.enforcement += self.effects.platform_events(
-                updated, f"{case.case_id}:{updated.version}", [UNDO[m] for m in lifted]
-            )
-        if request.manifestly_unfounded:
-            for report in self.repository.case_reports(case.case_id):
-                outbox.notifications += self._count_unfounded(report.reporter_id, case.case_id, now)
-        elif decision.outcome == Outcome.REMOVE:
+        if decision.outcome == Outcome.REMOVE and not request.manifestly_unfounded:
             self._count_upheld(case.case_id)
-        self.effects.send(outbox)
         return self._staff_view(updated)
 
     # ------------------------------------------------------------ appeals
@@ -569,13 +582,14 @@ class CaseService(CaseWorkflow):
                 )
         updated = with_timer(updated, case, now, self.policy)
         check_move(CaseState.APPEALED, updated.state)
-        self.repository.save_case_change(
+        self.save(
             CaseChange(
                 case=updated,
                 expected_version=case.version,
                 events=events,
                 strikes=strikes,
                 strikes_removed=strikes_removed,
+                outbox=self.outbox(updated, self.effects.after_appeal(updated, events[0].seq, lifted, applied_seq)),
                 statements=self._statements(updated, applied_seq, now),
             )
         )
@@ -583,7 +597,6 @@ class CaseService(CaseWorkflow):
         if updated.state == CaseState.ACTIONED and case.appeal.previous_state != CaseState.ACTIONED:
             self._count_upheld(case.case_id)
         logger.info("appeal decided", case_id=case.case_id, result=request.result, state=updated.state.value)
-        self.effects.send(self.effects.after_appeal(updated, events[0].seq, lifted, applied_seq))
         return self._staff_view(updated)
 
     # ------------------------------------------------------------ admins
@@ -595,80 +608,6 @@ class CaseService(CaseWorkflow):
         self.repository.set_dedicated_to_exposure(account_id, request.dedicated_to_exposure, self.clock())
         logger.info("account marked", account_id=account_id, dedicated_to_exposure=request.dedicated_to_exposure)
         return api.ContextAccepted(id=account_id)
-
-    # ------------------------------------------------------------ reporters who misuse reporting (DSA Art. 23)
-
-    def _count_unfounded(self, reporter_id: str, case_id: str, now: datetime) -> list[NotificationRequest]:
-        """Count a manifestly unfounded report: after `warn_after` a warning, after `suspend_after` (and a prior
-        warning) reports from this person are not processed for `suspension_days`. Case by case: only reports a
-        moderator marked as manifestly unfounded count, within a window."""
-        misuse = self.policy.reporter_misuse
-        for _ in range(3):
-            stored = self.repository.reporter_standing(reporter_id)
-            version = int(stored["version"]) if stored else None
-            since = now - timedelta(days=misuse.window_days)
-            unfounded = (
-                [t for t in json.loads(stored["unfounded"]) if datetime.fromisoformat(t) >= since] if stored else []
-            )
-            if stored and case_id in json.loads(stored.get("cases", "[]")):
-                return []  # this case was counted already
-            unfounded.append(it.iso(now))
-            history = json.loads(stored["history"]) if stored else []
-            warned_at = stored.get("warned_at") if stored else None
-            suspended_until = stored.get("suspended_until") if stored else None
-            kind: NotificationKind | None = None
-            if (
-                len(unfounded) >= misuse.suspend_after
-                and warned_at
-                and (not suspended_until or suspended_until < it.iso(now))
-            ):
-                suspended_until = it.iso(now + timedelta(days=misuse.suspension_days))
-                kind = NotificationKind.REPORTING_SUSPENDED
-            elif len(unfounded) >= misuse.warn_after and not warned_at:
-                warned_at = it.iso(now)
-                kind = NotificationKind.REPORTING_WARNING
-            history.append({"at": it.iso(now), "case_id": case_id, "event": kind.value if kind else "unfounded"})
-            standing: dict[str, Any] = {
-                "type": "reporter_standing",
-                "reporter_id": reporter_id,
-                "version": (version or 0) + 1,
-                "unfounded": json.dumps(unfounded),
-                "cases": json.dumps([*json.loads(stored.get("cases", "[]"))[-50:], case_id] if stored else [case_id]),
-                "history": json.dumps(history[-100:]),
-            }
-            for kept in ("upheld", "upheld_cases"):  # the track record lives on the same item
-                if stored and kept in stored:
-                    standing[kept] = stored[kept]
-            if warned_at:
-                standing["warned_at"] = warned_at
-            if suspended_until:
-                standing["suspended_until"] = suspended_until
-            try:
-                self.repository.save_reporter_standing(standing, version)
-            except VersionConflict:
-                continue
-            logger.info("unfounded report counted", reporter_count=len(unfounded), action=kind.value if kind else None)
-            if kind is None:
-                return []
-            metrics.add_metric(name=f"Reporter_{kind.value}", unit=MetricUnit.Count, value=1)
-            event_id = f"standing:{reporter_id}:{standing['version']}"
-            return [
-                NotificationRequest(
-                    notification_id=notification_id_for(event_id, reporter_id, kind),
-                    kind=kind,
-                    recipient_id=reporter_id,
-                    case_id=case_id,
-                    event_id=event_id,
-                    facts={
-                        "unfounded_count": len(unfounded),
-                        "window_days": misuse.window_days,
-                        "suspend_after": misuse.suspend_after,
-                        "suspended_until": suspended_until,
-                        "suspension_days": misuse.suspension_days,
-                    },
-                )
-            ]
-        raise VersionConflict("the reporter's standing kept changing")
 
     # ------------------------------------------------------------ conflicts of interest
 

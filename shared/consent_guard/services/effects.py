@@ -1,18 +1,22 @@
-"""What a case change owes the world once it is stored: notifications to reporters and the author, and
-enforcement events to the platform. Everything is derived from the stored case, with stable ids, so a retry can
-derive and send it again without anyone hearing twice."""
+"""What a case change owes the world: notifications to reporters and the author, enforcement events to the
+platform, later statements, counters and bank entries. Derived from the change before it is stored and stored with
+it, as one outbox item in the change's own transaction (repository/outbox.py); delivered at least once by the
+effects function (services/delivery.py). Every effect has a stable id, so a repeat is recognised downstream.
+
+Nothing here sends: the one path out is the outbox. After the commit `CaseWorkflow.announce` tells the effects
+queue that an item is ready (a hint for speed: if it is lost, the item's own timer brings it to the scheduled
+re-review, which announces it again)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 from consent_guard.cases import check_move
 from consent_guard.clock import Clock, utc_now
 from consent_guard.ids import notification_id_for
-from consent_guard.messaging import EnforcementEvent, EnforcementPublisher, QueuePublisher
+from consent_guard.messaging import DeliveryFailed, EnforcementEvent, QueuePublisher
 from consent_guard.models.domain import (
     Case,
     CaseEvent,
@@ -23,8 +27,10 @@ from consent_guard.models.domain import (
     Relationship,
     Report,
 )
+from consent_guard.models.effects import Effect, EffectKind, Outbox, OutboxReady
 from consent_guard.models.items import iso
 from consent_guard.models.messages import NotificationRequest
+from consent_guard.observability import MetricUnit, logger, metrics
 from consent_guard.policy import (
     Policy,
     load_policy,
@@ -47,30 +53,59 @@ DECIDED_STATES = (CaseState.ACTIONED, CaseState.DISMISSED)
 Facts = dict[str, str | int | bool | list[str] | None]
 
 
-@dataclass
-class Outbox:
-    """What to send once the case change is stored."""
+def case_outbox_id(case: Case) -> str:
+    """A case change's outbox: the case and the version the change stored (the version guard makes it unique)."""
+    return f"case:{case.case_id}:{case.version}"
 
-    notifications: list[NotificationRequest] = field(default_factory=list)
-    enforcement: list[EnforcementEvent] = field(default_factory=list)
-    enforcement_of: tuple[str, int] | None = None  # (case_id, seq) whose enforcement events these are
 
-    def extend(self, other: Outbox) -> None:
-        self.notifications.extend(other.notifications)
-        self.enforcement.extend(other.enforcement)
+# ---------------------------------------------------------------- effects of each kind
+
+
+def notification_effect(request: NotificationRequest) -> Effect:
+    return Effect(
+        kind=EffectKind.NOTIFICATION, effect_id=request.notification_id, payload=request.model_dump(mode="json")
+    )
+
+
+def enforcement_effect(event: EnforcementEvent) -> Effect:
+    return Effect(kind=EffectKind.ENFORCEMENT, effect_id=event.event_id, payload=event.detail())
+
+
+def reporters_effect(
+    case: Case, kind: NotificationKind, event_id: str, facts: Facts, include_erased: bool = False
+) -> Effect:
+    """The same notice to every reporter of the case, page by page (each reporter's notification id is derived
+    from (event, reporter, kind) when the page is sent: a page sent twice is recognised)."""
+    return Effect(
+        kind=EffectKind.NOTIFY_REPORTERS,
+        effect_id=f"{event_id}:{kind.value}:reporters",
+        payload={
+            "case_id": case.case_id,
+            "kind": kind.value,
+            "event_id": event_id,
+            "facts": facts,
+            "include_erased": include_erased,
+        },
+    )
+
+
+def evaluation_effect(effect_id: str, message: Any) -> Effect:
+    return Effect(kind=EffectKind.EVALUATE, effect_id=effect_id, payload=message.model_dump(mode="json"))
+
+
+def unfounded_effect(case: Case, at: datetime) -> Effect:
+    """Every reporter of the case counted once for a manifestly unfounded report (DSA Art. 23), page by page."""
+    return Effect(
+        kind=EffectKind.COUNT_UNFOUNDED,
+        effect_id=f"{case.case_id}:{case.version}:unfounded",
+        payload={"case_id": case.case_id, "at": iso(at)},
+    )
 
 
 class Effects:
-    def __init__(
-        self,
-        repository: CaseRepository,
-        notifications: QueuePublisher,
-        enforcement: EnforcementPublisher,
-        policy: Policy,
-    ) -> None:
-        self.repository = repository
-        self.notifications = notifications
-        self.enforcement = enforcement
+    """Derives the effects of each kind of change, with stable ids."""
+
+    def __init__(self, policy: Policy) -> None:
         self.policy = policy
 
     # ------------------------------------------------------------ building blocks
@@ -105,26 +140,28 @@ class Effects:
         facts.update(extra)
         return facts
 
-    def receipt(self, report: Report) -> NotificationRequest:
+    def receipt(self, report: Report) -> Effect:
         event_id = f"report:{report.report_id}"
         missing = list(missing_confirmations(report.category, report.relationship, report.attestations, self.policy))
-        return NotificationRequest(
-            notification_id=notification_id_for(event_id, report.reporter_id, NotificationKind.RECEIPT),
-            kind=NotificationKind.RECEIPT,
-            recipient_id=report.reporter_id,
-            case_id=report.case_id,
-            report_id=report.report_id,
-            event_id=event_id,
-            locale=report.locale,
-            facts={
-                "post_id": report.post_id,
-                "category": report.category.value,
-                "submitted_at": iso(report.submitted_at),
-                "report_id": report.report_id,
-                # the receipt says what a first-person report still lacks and how to add it
-                "missing_confirmations": missing,
-                "add_confirmations": f"/reports/{report.report_id}/confirmations" if missing else None,
-            },
+        return notification_effect(
+            NotificationRequest(
+                notification_id=notification_id_for(event_id, report.reporter_id, NotificationKind.RECEIPT),
+                kind=NotificationKind.RECEIPT,
+                recipient_id=report.reporter_id,
+                case_id=report.case_id,
+                report_id=report.report_id,
+                event_id=event_id,
+                locale=report.locale,
+                facts={
+                    "post_id": report.post_id,
+                    "category": report.category.value,
+                    "submitted_at": iso(report.submitted_at),
+                    "report_id": report.report_id,
+                    # the receipt says what a first-person report still lacks and how to add it
+                    "missing_confirmations": missing,
+                    "add_confirmations": f"/reports/{report.report_id}/confirmations" if missing else None,
+                },
+            )
         )
 
     def reporter_facts(self, case: Case) -> Facts:
@@ -140,165 +177,186 @@ class Effects:
         )
         return facts
 
-    def to_reporter(self, case: Case, kind: NotificationKind, report: Report, event_id: str) -> NotificationRequest:
-        return NotificationRequest(
-            notification_id=notification_id_for(event_id, report.reporter_id, kind),
-            kind=kind,
-            recipient_id=report.reporter_id,
-            case_id=case.case_id,
-            report_id=report.report_id,
-            event_id=event_id,
-            locale=report.locale,
-            facts=self.reporter_facts(case),
+    def to_reporter(self, case: Case, kind: NotificationKind, report: Report, event_id: str) -> Effect:
+        return notification_effect(
+            NotificationRequest(
+                notification_id=notification_id_for(event_id, report.reporter_id, kind),
+                kind=kind,
+                recipient_id=report.reporter_id,
+                case_id=case.case_id,
+                report_id=report.report_id,
+                event_id=event_id,
+                locale=report.locale,
+                facts=self.reporter_facts(case),
+            )
         )
 
-    def to_author(self, case: Case, kind: NotificationKind, event_id: str, **extra: str) -> list[NotificationRequest]:
+    def to_author(self, case: Case, kind: NotificationKind, event_id: str, **extra: str) -> list[Effect]:
         if not case.author_id:
             return []
         return [
-            NotificationRequest(
-                notification_id=notification_id_for(event_id, case.author_id, kind),
-                kind=kind,
-                recipient_id=case.author_id,
-                case_id=case.case_id,
-                event_id=event_id,
-                facts=self.facts_for(case, **extra),
+            notification_effect(
+                NotificationRequest(
+                    notification_id=notification_id_for(event_id, case.author_id, kind),
+                    kind=kind,
+                    recipient_id=case.author_id,
+                    case_id=case.case_id,
+                    event_id=event_id,
+                    facts=self.facts_for(case, **extra),
+                )
             )
         ]
 
-    def platform_events(self, case: Case, event_id: str, actions: Iterable[str]) -> list[EnforcementEvent]:
+    def platform_events(self, case: Case, event_id: str, actions: Iterable[str]) -> list[Effect]:
         if not case.author_id or case.decision is None:
             return []
         return [
-            EnforcementEvent(
-                event_id=f"{event_id}:{action}",
-                action=action,
-                case_id=case.case_id,
-                post_id=case.post_id,
-                account_id=case.author_id,
-                rule_ids=case.decision.rule_ids,
-                policy_version=case.decision.policy_version,
-                at=iso(case.updated_at),
+            enforcement_effect(
+                EnforcementEvent(
+                    event_id=f"{event_id}:{action}",
+                    action=action,
+                    case_id=case.case_id,
+                    post_id=case.post_id,
+                    account_id=case.author_id,
+                    rule_ids=case.decision.rule_ids,
+                    policy_version=case.decision.policy_version,
+                    at=iso(case.updated_at),
+                )
             )
             for action in actions
         ]
 
     # ------------------------------------------------------------ what each change owes
 
-    def for_folded_report(self, report: Report, case: Case | None) -> Outbox:
+    def for_folded_report(self, report: Report, case: Case | None) -> list[Effect]:
         """A report taken into a case that did not change: its receipt, and the outcome if there is one."""
-        outbox = Outbox(notifications=[self.receipt(report)])
+        effects = [self.receipt(report)]
         if case is None:
-            return outbox
+            return effects
         if case.state in (*DECIDED_STATES, CaseState.CLOSED) and case.decision:
-            outbox.notifications.append(
-                self.to_reporter(case, NotificationKind.OUTCOME, report, self.decision_event_id(case))
-            )
+            effects.append(self.to_reporter(case, NotificationKind.OUTCOME, report, self.decision_event_id(case)))
         elif case.state == CaseState.AWAITING_FIRST_PERSON and report.relationship == Relationship.OTHER:
-            outbox.notifications.append(
+            effects.append(
                 self.to_reporter(case, NotificationKind.AWAITING_FIRST_PERSON, report, f"report:{report.report_id}")
             )
-        return outbox
+        return effects
 
     def after_decision(
-        self,
-        case: Case,
-        trigger: Report | None,
-        previous: CaseState | None,
-        enforcement_seq: int | None,
-    ) -> Outbox:
-        """After a case was evaluated or decided: receipt, outcome to every reporter once decided, the statement
-        of reasons to the author and the enforcement events when a measure was applied."""
-        outbox = Outbox()
+        self, case: Case, trigger: Report | None, previous: CaseState | None, enforcement_seq: int | None
+    ) -> list[Effect]:
+        """After a case was evaluated or decided: receipt, outcome to every reporter once decided (a fan-out), the
+        statement of reasons to the author and the enforcement events when a measure was applied."""
+        effects: list[Effect] = []
         if trigger is not None:
-            outbox.notifications.append(self.receipt(trigger))
+            effects.append(self.receipt(trigger))
         if case.state in DECIDED_STATES and case.state != previous:
-            event_id = self.decision_event_id(case)
-            for report in self.repository.case_reports(case.case_id):
-                outbox.notifications.append(self.to_reporter(case, NotificationKind.OUTCOME, report, event_id))
+            if previous is None and trigger is not None:
+                # a case created and decided by its first report: no other report was taken in before (one
+                # evaluated later is folded and told the outcome then), so no fan-out and no shard query
+                effects.append(self.to_reporter(case, NotificationKind.OUTCOME, trigger, self.decision_event_id(case)))
+            else:
+                effects.append(
+                    reporters_effect(
+                        case, NotificationKind.OUTCOME, self.decision_event_id(case), self.reporter_facts(case)
+                    )
+                )
         elif case.state == CaseState.AWAITING_FIRST_PERSON and trigger is not None:
-            outbox.notifications.append(
+            effects.append(
                 self.to_reporter(case, NotificationKind.AWAITING_FIRST_PERSON, trigger, f"report:{trigger.report_id}")
             )
         if enforcement_seq is not None and case.decision is not None:
             event_id = f"{case.case_id}:{enforcement_seq}"
-            outbox.notifications += self.to_author(case, NotificationKind.STATEMENT_OF_REASONS, event_id)
-            outbox.enforcement += self.platform_events(case, event_id, MEASURES[case.decision.enforcement])
-            outbox.enforcement_of = (case.case_id, enforcement_seq)
-        return dedupe(outbox)
+            effects += self.to_author(case, NotificationKind.STATEMENT_OF_REASONS, event_id)
+            effects += self.platform_events(case, event_id, MEASURES[case.decision.enforcement])
+        return effects
 
-    def after_appeal(self, case: Case, appeal_seq: int, lifted: Iterable[str], applied_seq: int | None) -> Outbox:
+    def after_appeal(self, case: Case, appeal_seq: int, lifted: Iterable[str], applied_seq: int | None) -> list[Effect]:
         """Both sides hear the appeal's outcome; measures lifted or applied reach the platform."""
         event_id = f"{case.case_id}:{appeal_seq}"
-        outbox = Outbox()
-        outbox.notifications += self.to_author(case, NotificationKind.APPEAL_OUTCOME, event_id)
-        for report in self.repository.case_reports(case.case_id):
-            outbox.notifications.append(self.to_reporter(case, NotificationKind.APPEAL_OUTCOME, report, event_id))
+        effects = self.to_author(case, NotificationKind.APPEAL_OUTCOME, event_id)
+        effects.append(reporters_effect(case, NotificationKind.APPEAL_OUTCOME, event_id, self.reporter_facts(case)))
         lifted = list(lifted)
         if lifted:
-            outbox.enforcement += self.platform_events(case, f"{event_id}:lift", [UNDO[m] for m in lifted])
+            effects += self.platform_events(case, f"{event_id}:lift", [UNDO[m] for m in lifted])
         if applied_seq is not None and case.decision is not None:
             applied_id = f"{case.case_id}:{applied_seq}"
-            outbox.notifications += self.to_author(case, NotificationKind.STATEMENT_OF_REASONS, applied_id)
-            outbox.enforcement += self.platform_events(case, applied_id, MEASURES[case.decision.enforcement])
-        return dedupe(outbox)
+            effects += self.to_author(case, NotificationKind.STATEMENT_OF_REASONS, applied_id)
+            effects += self.platform_events(case, applied_id, MEASURES[case.decision.enforcement])
+        return effects
 
-    def after_lock_lifted(self, case: Case, seq: int, reason: str) -> Outbox:
+    def after_lock_lifted(self, case: Case, seq: int, reason: str) -> list[Effect]:
         event_id = f"{case.case_id}:{seq}"
-        return Outbox(
-            notifications=self.to_author(case, NotificationKind.LOCK_LIFTED, event_id, reason=reason),
-            enforcement=self.platform_events(case, event_id, ["account.unlock"]),
-        )
-
-    def send(self, outbox: Outbox, redelivered: bool = False) -> None:
-        """Publish, then remember that the enforcement was published, so a redelivered message re-sends only
-        what may be missing (notifications, deduplicated downstream) and the platform gets each event once.
-
-        A failure raises: the caller's message is retried and everything re-derived with the same ids. Only a
-        crash between publishing and remembering can repeat an event, and then with the same event id.
-        """
-        if redelivered and outbox.enforcement and outbox.enforcement_of:
-            case_id, seq = outbox.enforcement_of
-            if self.repository.effects_published(case_id, seq):
-                outbox.enforcement = []
-        if outbox.enforcement:
-            self.enforcement.publish(outbox.enforcement)
-            if outbox.enforcement_of:
-                self.repository.mark_effects_published(*outbox.enforcement_of)
-        if outbox.notifications:
-            self.notifications.send_all(outbox.notifications)
+        return [
+            *self.to_author(case, NotificationKind.LOCK_LIFTED, event_id, reason=reason),
+            *self.platform_events(case, event_id, ["account.unlock"]),
+        ]
 
 
-def dedupe(outbox: Outbox) -> Outbox:
-    """A reporter folded in the same change must not be told twice."""
-    outbox.notifications = list({n.notification_id: n for n in outbox.notifications}.values())
-    return outbox
+class Announcer:
+    """Tells the effects queue that an outbox item is ready. Only a hint: a failure is logged and counted, never
+    raised - the committed item is delivered anyway (its timer brings it to the scheduled re-review)."""
+
+    def __init__(self, effects_queue: QueuePublisher) -> None:
+        self.effects_queue = effects_queue
+
+    def announce(self, outbox_id: str) -> None:
+        try:
+            self.effects_queue.send(OutboxReady(outbox_id=outbox_id))
+        except DeliveryFailed as exc:
+            metrics.add_metric(name="OutboxAnnounceFailed", unit=MetricUnit.Count, value=1)
+            logger.warning("outbox not announced; its timer delivers it", outbox_id=outbox_id, error=str(exc))
 
 
 class CaseWorkflow:
-    """What every service that changes cases holds: the repository, the clock, the policy and the effects."""
+    """What every service that changes cases holds: the repository, the clock, the policy, the effects it derives
+    and the announcer of stored outbox items."""
 
     def __init__(
         self,
         repository: CaseRepository,
-        notifications: QueuePublisher,
-        enforcement: EnforcementPublisher,
+        effects_queue: QueuePublisher,
         clock: Clock = utc_now,
         policy: Policy | None = None,
     ) -> None:
         self.repository = repository
         self.clock = clock
         self.policy = policy or load_policy()
-        self.effects = Effects(repository, notifications, enforcement, self.policy)
+        self.effects = Effects(self.policy)
+        self.announcer = Announcer(effects_queue)
+
+    def outbox(self, case: Case, effects: Iterable[Effect]) -> Outbox | None:
+        """The outbox item of a case change (None when the change owes nothing)."""
+        effects = tuple(effects)
+        return Outbox(outbox_id=case_outbox_id(case), effects=effects) if effects else None
+
+    def save(self, change: CaseChange) -> None:
+        """Store a case change with its outbox in one transaction, then announce the outbox."""
+        self.repository.save_case_change(change)
+        if change.outbox is not None:
+            self.announcer.announce(change.outbox.outbox_id)
 
     def change_with_event(
-        self, case: Case, now: datetime, actor: str, event_type: EventType, data: dict[str, Any], **updates: Any
+        self,
+        case: Case,
+        now: datetime,
+        actor: str,
+        event_type: EventType,
+        data: dict[str, Any],
+        effects: Callable[[Case], Iterable[Effect]] | None = None,
+        **updates: Any,
     ) -> Case:
-        """One change of a case with one event: the next version, the event appended, in one guarded transaction
-        (VersionConflict if someone changed the case first)."""
+        """One change of a case with one event: the next version, the event appended, and what `effects` derives
+        from the updated case, in one guarded transaction (VersionConflict if someone changed the case first)."""
         updated = case.model_copy(update={**updates, "version": case.version + 1, "updated_at": now})
         if updated.state != case.state:
             check_move(case.state, updated.state)
         event = CaseEvent(case_id=case.case_id, seq=updated.version, type=event_type, at=now, actor=actor, data=data)
-        self.repository.save_case_change(CaseChange(case=updated, expected_version=case.version, events=[event]))
+        self.save(
+            CaseChange(
+                case=updated,
+                expected_version=case.version,
+                events=[event],
+                outbox=self.outbox(updated, effects(updated) if effects else ()),
+            )
+        )
         return updated

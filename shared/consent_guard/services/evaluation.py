@@ -1,8 +1,8 @@
 """Evaluation: a report (or a re-opened case) goes through the policy engine; the decision is recorded on the case
-with its events in one transaction; notifications and enforcement events follow.
+with its events and what it owes (notifications, enforcement events: the outbox) in one transaction.
 
-Redelivery is safe: a report already taken into its case is not counted twice, and everything sent afterwards
-has a stable id (notifications are deduplicated downstream, enforcement events carry an id for consumers).
+Redelivery is safe: a report already taken into its case is not counted twice, and its effects were stored with
+it, delivered at least once with stable ids by the effects function.
 """
 
 from __future__ import annotations
@@ -35,11 +35,13 @@ from consent_guard.models.domain import (
     ReportStatus,
     Strike,
 )
+from consent_guard.models.effects import Outbox
 from consent_guard.models.messages import CaseReevaluation, PostDeleted, ReportSubmitted
 from consent_guard.observability import MetricUnit, logger, metrics
 from consent_guard.policy import Policy, evaluate_case
 from consent_guard.repository import CaseChange
-from consent_guard.services.effects import DECIDED_STATES, MEASURES, UNDO, CaseWorkflow, Outbox
+from consent_guard.repository.outbox import EMBEDDED
+from consent_guard.services.effects import MEASURES, UNDO, CaseWorkflow
 from consent_guard.services.statements import pending_statement
 
 RELATIONSHIP_RANK = {Relationship.SELF: 2, Relationship.AUTHORIZED_REPRESENTATIVE: 1, Relationship.OTHER: 0}
@@ -100,7 +102,7 @@ def _review_due(case: Case | None, target: CaseState, decision: Decision, now: d
 WAITING_STATES = (CaseState.NEEDS_CONTEXT, CaseState.AWAITING_FIRST_PERSON)
 RETAINED_STATES = (CaseState.ACTIONED, CaseState.DISMISSED, CaseState.CLOSED, CaseState.APPEALED)
 # what a scheduled action still owes (a notice) once its change is stored; sent, then replaced by the state's timer
-FOLLOW_UPS = frozenset({"sla_notify", "close_notify"})
+FOLLOW_UPS = frozenset({"sla_notify", "close_notify"})  # kinds of before the outbox; settled when they fire
 
 
 def retention_due(case: Case, policy: Policy) -> datetime | None:
@@ -181,27 +183,26 @@ class EvaluationService(CaseWorkflow):
                 "platform",
                 EventType.ENFORCEMENT_LIFTED,
                 {"measures": ["account.lock"], "reason": reason},
+                # the unlock and the author's notice are stored with the lift: a failed publish cannot lose them
+                effects=lambda lifted: self.effects.after_lock_lifted(lifted, lifted.version, reason),
                 measures_active=tuple(m for m in case.measures_active if m != "account.lock"),
             )
         except VersionConflict:
             # someone changed the case meanwhile: read it again and decide again
             self.handle_post_deleted(case.post_id)
             return
-        logger.info("lock lifted", case_id=case.case_id, reason=reason)
-        self.effects.send(self.effects.after_lock_lifted(updated, updated.version, reason))
+        logger.info("lock lifted", case_id=case.case_id, reason=reason, version=updated.version)
 
     def handle_report_submitted(self, report_id: str) -> None:
         report = self.repository.get_report(report_id, consistent=True)
         for attempt in range(MAX_ATTEMPTS):
             try:
-                outbox = self._take_report(report)
-                break
+                self._take_report(report)
+                return
             except VersionConflict:
                 logger.info("case changed concurrently; evaluating again", case_id=report.case_id, attempt=attempt)
                 if attempt == MAX_ATTEMPTS - 1:
                     raise
-        # a report already evaluated means this message was delivered before: its effects may have gone out
-        self.effects.send(outbox, redelivered=report.status == ReportStatus.EVALUATED)
 
     def handle_case_reevaluation(self, case_id: str, reason: str) -> None:
         for attempt in range(MAX_ATTEMPTS):
@@ -214,48 +215,51 @@ class EvaluationService(CaseWorkflow):
                 logger.info("case no longer pending; nothing to re-evaluate", case_id=case_id, state=case.state.value)
                 return
             try:
-                outbox = self._reevaluate(case, trigger=None, reason=reason)
-                break
+                self._reevaluate(case, trigger=None, reason=reason)
+                return
             except VersionConflict:
                 logger.info("case changed concurrently; re-evaluating again", case_id=case_id, attempt=attempt)
                 if attempt == MAX_ATTEMPTS - 1:
                     raise
-        self.effects.send(outbox)
 
     # ------------------------------------------------------------ the work
 
-    def _take_report(self, report: Report) -> Outbox:
+    def _fold(self, report: Report, case: Case | None, now: datetime) -> None:
+        """Take a report into a case that does not change; what it is owed is stored with it."""
+        # the report item carries its own outbox: one conditional UpdateItem, no transaction (storms fold)
+        outbox = Outbox(
+            outbox_id=f"{EMBEDDED}{report.report_id}", effects=tuple(self.effects.for_folded_report(report, case))
+        )
+        if self.repository.mark_report_evaluated(report.report_id, now, outbox):
+            self.announcer.announce(outbox.outbox_id)
+        else:
+            logger.info("report folded concurrently", report_id=report.report_id)
+
+    def _take_report(self, report: Report) -> None:
+        if report.status == ReportStatus.EVALUATED:
+            # redelivered after the report was taken in: what it was owed was stored with it (the outbox)
+            logger.info("report already evaluated; nothing left to do", report_id=report.report_id)
+            return
         case, *_ = self.repository.load_evaluation_inputs(report.case_id, report.post_id, ())
-        if report.status == "evaluated":
-            # redelivered after the report was taken in (e.g. the sends after the write failed): derive again
-            # what was owed and re-send it; stable ids make the repeat harmless downstream
-            logger.info("report already evaluated; re-sending what it is owed", report_id=report.report_id)
-            if case is None:
-                return Outbox()
-            if case.state in DECIDED_STATES:
-                applied = [
-                    e.seq for e in self.repository.case_events(case.case_id) if e.type == EventType.ENFORCEMENT_APPLIED
-                ]
-                return self.effects.after_decision(case, report, None, applied[-1] if applied else None)
-            return self.effects.for_folded_report(report, case)
         if case is None:
-            return self._reevaluate(None, trigger=report, reason="first_report")
+            self._reevaluate(None, trigger=report, reason="first_report")
+            return
         if case.state in PENDING_STATES and is_key_report(report.facts(), case.key_reports):
-            return self._reevaluate(case, trigger=report, reason="new_report")
+            self._reevaluate(case, trigger=report, reason="new_report")
+            return
         if (
             case.state == CaseState.CLOSED
             and case.closed_reason == "insufficient_report"
             and _first_person_attested(report.facts())
         ):
-            return self._reevaluate(case, trigger=report, reason="first_person_after_closure")
+            self._reevaluate(case, trigger=report, reason="first_person_after_closure")
+            return
         # the case already knows everything this report could tell it: fold it without writing the case
-        now = self.clock()
-        self.repository.mark_report_evaluated(report.report_id, now)
+        self._fold(report, case, self.clock())
         metrics.add_metric(name="ReportsFolded", unit=MetricUnit.Count, value=1)
         logger.info("report folded into case", report_id=report.report_id, case_id=case.case_id)
-        return self.effects.for_folded_report(report, case)
 
-    def _reevaluate(self, case: Case | None, trigger: Report | None, reason: str) -> Outbox:
+    def _reevaluate(self, case: Case | None, trigger: Report | None, reason: str) -> None:
         now = self.clock()
         key_reports = list(case.key_reports) if case else []
         if trigger is not None and is_key_report(trigger.facts(), key_reports):
@@ -322,9 +326,8 @@ class EvaluationService(CaseWorkflow):
         key_added = case is None or len(key_reports) != len(case.key_reports)
         if not changed and not key_added:
             if trigger is not None:
-                self.repository.mark_report_evaluated(trigger.report_id, now)
-                return self.effects.for_folded_report(trigger, case)
-            return Outbox()
+                self._fold(trigger, case, now)
+            return
 
         version = case.version if case else 0
         events: list[CaseEvent] = []
@@ -447,13 +450,17 @@ class EvaluationService(CaseWorkflow):
             if enforcement_seq is not None and post is not None
             else []
         )
-        self.repository.save_case_change(
+        effects = self.effects.after_decision(new_case, trigger, current_state, enforcement_seq)
+        if lifted_seq is not None:
+            effects += self.effects.platform_events(new_case, f"{case_id}:{lifted_seq}", [UNDO[m] for m in lifted])
+        self.save(
             CaseChange(
                 case=new_case,
                 expected_version=case.version if case else None,
                 events=events,
                 reports_evaluated=[(trigger.report_id, now)] if trigger else [],
                 strikes=strikes_new,
+                outbox=self.outbox(new_case, effects),
                 statements=statements,
             )
         )
@@ -465,12 +472,6 @@ class EvaluationService(CaseWorkflow):
             rule_ids=list(decision.rule_ids),
             version=version,
         )
-        outbox = self.effects.after_decision(new_case, trigger, current_state, enforcement_seq)
-        if lifted_seq is not None:
-            outbox.enforcement += self.effects.platform_events(
-                new_case, f"{case_id}:{lifted_seq}", [UNDO[m] for m in lifted]
-            )
-        return outbox
 
     def _reporter_facts(
         self, reporter_ids: list[str], accounts: dict[str, AccountContext], now: datetime

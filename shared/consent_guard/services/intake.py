@@ -34,6 +34,7 @@ from consent_guard.models.domain import (
     Report,
     ReportStatus,
 )
+from consent_guard.models.effects import Outbox
 from consent_guard.models.items import iso
 from consent_guard.models.messages import CaseReevaluation, PostDeleted, ReportSubmitted
 from consent_guard.observability import MetricUnit, logger, metrics
@@ -55,6 +56,7 @@ from consent_guard.repository import (
     ReporterLimits,
     ReportingSuspended,
 )
+from consent_guard.services.effects import Announcer, evaluation_effect
 
 # A report not evaluated within this time is re-queued by the scheduled re-review: the safety net behind
 # "an accepted report is never lost" when the queue send fails after the report was stored.
@@ -82,11 +84,13 @@ class IntakeService:
         self,
         repository: CaseRepository,
         evaluation_queue: QueuePublisher,
+        effects_queue: QueuePublisher,
         clock: Clock = utc_now,
         policy: Policy | None = None,
     ) -> None:
         self.repository = repository
         self.evaluation_queue = evaluation_queue
+        self.announcer = Announcer(effects_queue)
         self.clock = clock
         self.policy = policy or load_policy()
 
@@ -370,9 +374,13 @@ class IntakeService:
 
     def post_deleted(self, principal: Principal, post_id: str) -> ContextAccepted:
         principal.require_platform()
-        self.repository.mark_post_deleted(post_id, self.clock())
-        # the evaluation function re-evaluates pending cases and lifts locks that waited for the deletion
-        self.evaluation_queue.send(PostDeleted(post_id=post_id))
+        now = self.clock()
+        # what the deletion owes (the evaluation function re-evaluates pending cases and lifts locks that waited for
+        # it) is stored with it: the answer does not depend on a send, and nothing accepted is lost
+        effect_id = f"post-deleted:{post_id}@{iso(now)}"
+        outbox = Outbox(outbox_id=effect_id, effects=(evaluation_effect(effect_id, PostDeleted(post_id=post_id)),))
+        self.repository.mark_post_deleted(post_id, now, outbox)
+        self.announcer.announce(outbox.outbox_id)
         logger.info("post deleted by author", post_id=post_id)
         return ContextAccepted(id=post_id)
 

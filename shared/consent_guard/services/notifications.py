@@ -94,34 +94,32 @@ class NotificationService:
 
         Raises DeliveryFailed when the email could not be sent: the message is retried, then dead-lettered.
         """
-        existing = self.repository.get_notification(request.notification_id)
-        if existing is not None and existing.email_status in (EmailStatus.SENT, EmailStatus.NONE):
-            metrics.add_metric(name="NotificationDuplicates", unit=MetricUnit.Count, value=1)
-            logger.info("notification already delivered", notification_id=request.notification_id)
-            return
+        # written first, conditionally (no read before the write): only a repeat pays the read that follows
         account = self.repository.get_account_context(request.recipient_id)
         address = account.contact_email if account else None
-        notification = existing
-        if notification is None:
-            locale = request.locale or (account.locale if account else "en")
-            rendered = render(request.kind, locale, dict(request.facts))
-            notification = Notification(
-                notification_id=request.notification_id,
-                recipient_id=request.recipient_id,
-                kind=request.kind,
-                locale=locale,
-                subject=rendered.subject,
-                body=rendered.text,
-                case_id=request.case_id,
-                report_id=request.report_id,
-                created_at=self.clock(),
-                email_status=EmailStatus.PENDING if address else EmailStatus.NONE,
-            )
-            if not self.repository.create_notification(notification):
-                # a concurrent delivery of the same message won the write; it will also send the email
-                logger.info("notification recorded concurrently", notification_id=request.notification_id)
-                return
+        locale = request.locale or (account.locale if account else "en")
+        rendered = render(request.kind, locale, dict(request.facts))
+        notification = Notification(
+            notification_id=request.notification_id,
+            recipient_id=request.recipient_id,
+            kind=request.kind,
+            locale=locale,
+            subject=rendered.subject,
+            body=rendered.text,
+            case_id=request.case_id,
+            report_id=request.report_id,
+            created_at=self.clock(),
+            email_status=EmailStatus.PENDING if address else EmailStatus.NONE,
+        )
+        if self.repository.create_notification(notification):
             metrics.add_metric(name=f"Notification_{request.kind.value}", unit=MetricUnit.Count, value=1)
+        else:
+            existing = self.repository.get_notification(request.notification_id)
+            if existing is None or existing.email_status in (EmailStatus.SENT, EmailStatus.NONE):
+                metrics.add_metric(name="NotificationDuplicates", unit=MetricUnit.Count, value=1)
+                logger.info("notification already delivered", notification_id=request.notification_id)
+                return
+            notification = existing  # recorded before, its email not sent yet: send it now
         if not address or notification.email_status == EmailStatus.NONE:
             logger.info(
                 "notification recorded in-app",

@@ -12,17 +12,18 @@ Timers (one per item, in the KEYS_ONLY, 8-way sharded DueIndex; the kind is in t
 | claim_expiry | case claimed by a moderator | claim lapsed: released (`assigned` event, `released`) |
 | retention | decided or closed case | appeal window and retention passed: reports' personal data erased (`erased`) |
 | strike_expiry | strike item | strike expired: `enforcement_lifted` on its case, `strike.expired` to the platform |
-| sla_notify, close_notify, strike_publish | case, strike | a follow-up: what an action still owes to be sent |
+| outbox | outbox item | effects committed, not delivered in time (announcement lost, delivery failing): re-announced |
 
 Acting is a conditional write on the item the timer belongs to: a version-guarded case change (which rewrites the
-case's timer with it) or a conditional move of the timer read. An action that owes a notice or an event stores a
-follow-up timer in the same write, sends, then clears it: a run that fails or stops between the two leaves a due
-follow-up, so nothing is half-done, and every notice or event has a stable id, so a repeat is harmless.
+case's timer with it) or a conditional move of the timer read. What an action owes (the moderators' SLA notice,
+the reporters' closure notices, `strike.expired` to the platform) is stored with its change as an outbox item and
+delivered by the effects function, so nothing is half-done and every notice or event has a stable id. Timers of
+the follow-up kinds used before the outbox (sla_notify, close_notify, strike_publish) are settled.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,7 +32,7 @@ from consent_guard.cases import check_move
 from consent_guard.clock import Clock, utc_now
 from consent_guard.errors import NotFound, StorageUnavailable, VersionConflict
 from consent_guard.ids import digest, notification_id_for
-from consent_guard.messaging import DeliveryFailed, EnforcementEvent, EnforcementPublisher, QueuePublisher
+from consent_guard.messaging import DeliveryFailed, EnforcementEvent, QueuePublisher
 from consent_guard.models import items as it
 from consent_guard.models.domain import (
     Case,
@@ -41,13 +42,19 @@ from consent_guard.models.domain import (
     EventType,
     NotificationKind,
     Outcome,
-    Strike,
 )
+from consent_guard.models.effects import Effect, OutboxReady
 from consent_guard.models.messages import CaseReevaluation, NotificationRequest, ReportSubmitted
 from consent_guard.observability import MetricUnit, logger, metrics
-from consent_guard.policy import Policy, load_policy, review_priority
+from consent_guard.policy import Policy, review_priority
 from consent_guard.repository import CaseChange, CaseRepository
-from consent_guard.services.effects import Effects, Outbox, dedupe
+from consent_guard.repository.outbox import OUTBOX_TIMER, outbox_id_of
+from consent_guard.services.effects import (
+    CaseWorkflow,
+    enforcement_effect,
+    notification_effect,
+    reporters_effect,
+)
 from consent_guard.services.evaluation import (
     NEEDS_CONTEXT_RETRY,
     retention_due,
@@ -63,6 +70,7 @@ ERASURE_LEASE = timedelta(minutes=15)  # an erasure in progress holds its timer 
 MODERATORS = "group:moderators"  # the moderators' shared inbox (an account context of that id gives it an email)
 ERASED = "erased"  # replaces the reporter's id (and an appellant's) once the retention period has passed
 CLOSED_INSUFFICIENT = "insufficient_report"
+OUTBOX_RETRY = timedelta(minutes=15)  # an overdue outbox is announced again at most this often
 
 
 @dataclass
@@ -75,8 +83,8 @@ class RunSummary:
     postponed: dict[str, int] = field(default_factory=dict)  # due, but held back (an open appeal)
     skipped: int = 0  # another run or a person acted first, or the state no longer calls for it (timer re-set)
     failed: int = 0  # a transient failure: the timer stays due, the next run retries
-    notifications: int = 0  # notification requests queued
-    enforcement_events: int = 0  # events published to the platform
+    notifications: int = 0  # notices stored with their change (a fan-out to a case's reporters counts once)
+    enforcement_events: int = 0  # events to the platform stored with their change
     reports_erased: int = 0
     stopped_early: bool = False  # the time budget ran out; the rest waits for the next run
 
@@ -100,21 +108,17 @@ class _Run:
 Timer = dict[str, Any]
 
 
-class ReReviewService:
+class ReReviewService(CaseWorkflow):
     def __init__(
         self,
         repository: CaseRepository,
         evaluation_queue: QueuePublisher,
-        notifications: QueuePublisher,
-        enforcement: EnforcementPublisher,
+        effects_queue: QueuePublisher,
         clock: Clock = utc_now,
         policy: Policy | None = None,
     ) -> None:
-        self.repository = repository
+        super().__init__(repository, effects_queue, clock, policy)
         self.evaluation_queue = evaluation_queue
-        self.clock = clock
-        self.policy = policy or load_policy()
-        self.effects = Effects(repository, notifications, enforcement, self.policy)
         self._handlers: dict[str, Callable[[Timer, _Run], None]] = {
             "report_stuck": self._requeue_stuck_report,
             "review_sla": self._review_sla,
@@ -123,9 +127,10 @@ class ReReviewService:
             it.CLAIM_EXPIRY: self._claim_expiry,
             "retention": self._retention,
             it.STRIKE_EXPIRY: self._strike_expiry,
-            "sla_notify": self._sla_notify,
-            "close_notify": self._close_notify,
-            "strike_publish": self._strike_publish,
+            OUTBOX_TIMER: self._outbox,
+            "sla_notify": self._legacy_follow_up,
+            "close_notify": self._legacy_follow_up,
+            "strike_publish": self._legacy_strike_publish,
         }
 
     # ------------------------------------------------------------ the run
@@ -205,18 +210,51 @@ class ReReviewService:
         self.repository.set_case_timer(settled, timer["DSK"])
         run.summary.skipped += 1
 
-    def _follow_up_done(self, case: Case) -> None:
-        """A follow-up was sent: the case gets the timer its state calls for. If the case changed meanwhile its
-        follow-up may still be due: the next run sends it again (same ids) and clears it."""
+    def _with_state_timer(self, case: Case) -> Case:
         due = state_timer(case, self.clock(), self.policy)
-        settled = case.model_copy(update={"due_kind": due[0] if due else None, "due_at": due[1] if due else None})
-        self.repository.set_case_timer(settled, it.case_to_item(case)["DSK"])
+        return case.model_copy(update={"due_kind": due[0] if due else None, "due_at": due[1] if due else None})
 
-    def _save(self, case: Case, updated: Case, event_type: EventType, data: dict[str, object]) -> None:
+    def _save(
+        self,
+        case: Case,
+        updated: Case,
+        event_type: EventType,
+        data: dict[str, object],
+        effects: Sequence[Effect] = (),
+    ) -> None:
         event = CaseEvent(
             case_id=case.case_id, seq=updated.version, type=event_type, at=updated.updated_at, actor="system", data=data
         )
-        self.repository.save_case_change(CaseChange(case=updated, expected_version=case.version, events=[event]))
+        self.save(
+            CaseChange(
+                case=updated, expected_version=case.version, events=[event], outbox=self.outbox(updated, effects)
+            )
+        )
+
+    # ------------------------------------------------------------ the outbox's safety net
+
+    def _outbox(self, timer: Timer, run: _Run) -> None:
+        """Effects committed but not delivered in time: announced again (the timer moves on first, so one run
+        announces; if the announcement fails too, the next run tries again)."""
+        key = {"PK": timer["PK"], "SK": timer["SK"]}
+        if not self.repository.reschedule_timer(key, timer["DSK"], OUTBOX_TIMER, self.clock() + OUTBOX_RETRY):
+            run.summary.skipped += 1
+            return
+        self.announcer.effects_queue.send(OutboxReady(outbox_id=outbox_id_of(timer["PK"])))
+        metrics.add_metric(name="OutboxOverdue", unit=MetricUnit.Count, value=1)
+        logger.warning("outbox overdue; announced again", outbox_id=outbox_id_of(timer["PK"]))
+        run.summary.count(OUTBOX_TIMER)
+
+    def _legacy_follow_up(self, timer: Timer, run: _Run) -> None:
+        case = self._owner_case(timer)
+        if case is None:
+            run.summary.skipped += 1
+            return
+        self._settle(case, timer, run)
+
+    def _legacy_strike_publish(self, timer: Timer, run: _Run) -> None:
+        self.repository.reschedule_timer({"PK": timer["PK"], "SK": timer["SK"]}, timer["DSK"], "strike_publish", None)
+        run.summary.skipped += 1
 
     # ------------------------------------------------------------ stuck work
 
@@ -244,15 +282,15 @@ class ReReviewService:
         if case.state != CaseState.IN_REVIEW or due is None or due > at or sla_escalated(case):
             self._settle(case, timer, run)
             return
-        updated = case.model_copy(
-            update={
-                "version": case.version + 1,
-                "updated_at": at,
-                "review_priority": 0,  # the head of the review queue (its sort key is priority, then age)
-                "escalated_at": at,
-                "due_kind": "sla_notify",
-                "due_at": at,
-            }
+        updated = self._with_state_timer(
+            case.model_copy(
+                update={
+                    "version": case.version + 1,
+                    "updated_at": at,
+                    "review_priority": 0,  # the head of the review queue (its sort key is priority, then age)
+                    "escalated_at": at,
+                }
+            )
         )
         self._save(
             case,
@@ -264,39 +302,28 @@ class ReReviewService:
                 "priority_before": case.review_priority,
                 "priority": 0,
             },
+            [self._sla_notice(updated)],
         )
         logger.info("review deadline passed; case escalated", case_id=case.case_id)
         run.summary.count("review_sla")
-        self._send_sla_notice(updated, run)
+        run.summary.notifications += 1
 
-    def _sla_notify(self, timer: Timer, run: _Run) -> None:
-        case = self._owner_case(timer)
-        if case is None:
-            run.summary.skipped += 1
-            return
-        if case.state != CaseState.IN_REVIEW or case.escalated_at is None:
-            self._settle(case, timer, run)  # decided meanwhile: the notice is moot
-            return
-        self._send_sla_notice(case, run)
-        run.summary.count("sla_notify")
-
-    def _send_sla_notice(self, case: Case, run: _Run) -> None:
+    def _sla_notice(self, case: Case) -> Effect:
         assert case.escalated_at is not None
         event_id = f"{case.case_id}:sla_breach@{it.iso(case.escalated_at)}"
         kind = NotificationKind.SLA_BREACH
-        notice = NotificationRequest(
-            notification_id=notification_id_for(event_id, MODERATORS, kind),
-            kind=kind,
-            recipient_id=MODERATORS,
-            case_id=case.case_id,
-            event_id=event_id,
-            facts=self.effects.facts_for(
-                case, review_due_at=it.iso(case.review_due_at) if case.review_due_at else None
-            ),
+        return notification_effect(
+            NotificationRequest(
+                notification_id=notification_id_for(event_id, MODERATORS, kind),
+                kind=kind,
+                recipient_id=MODERATORS,
+                case_id=case.case_id,
+                event_id=event_id,
+                facts=self.effects.facts_for(
+                    case, review_due_at=it.iso(case.review_due_at) if case.review_due_at else None
+                ),
+            )
         )
-        self.effects.send(Outbox(notifications=[notice]))
-        run.summary.notifications += 1
-        self._follow_up_done(case)
 
     # ------------------------------------------------------------ waiting for the person depicted
 
@@ -311,17 +338,24 @@ class ReReviewService:
             self._settle(case, timer, run)
             return
         check_move(case.state, CaseState.CLOSED)
-        updated = case.model_copy(
-            update={
-                "state": CaseState.CLOSED,
-                "version": case.version + 1,
-                "updated_at": at,
-                "closed_at": at,
-                "closed_reason": CLOSED_INSUFFICIENT,
-                "waiting_since": None,
-                "due_kind": "close_notify",
-                "due_at": at,
-            }
+        updated = self._with_state_timer(
+            case.model_copy(
+                update={
+                    "state": CaseState.CLOSED,
+                    "version": case.version + 1,
+                    "updated_at": at,
+                    "closed_at": at,
+                    "closed_reason": CLOSED_INSUFFICIENT,
+                    "waiting_since": None,
+                }
+            )
+        )
+        # every reporter is told, page by page (a fan-out of the effects function)
+        notices = reporters_effect(
+            updated,
+            NotificationKind.CASE_CLOSED,
+            f"{case.case_id}:closed@{it.iso(at)}",
+            {**self.effects.reporter_facts(updated), "reason": CLOSED_INSUFFICIENT},  # reporters: need to know
         )
         self._save(
             case,
@@ -333,46 +367,11 @@ class ReReviewService:
                 "waited_days": self.policy.first_person_wait_days,
                 "rule_ids": list(case.decision.rule_ids) if case.decision else [],
             },
+            [notices],
         )
         logger.info("no first-person report in time; case closed", case_id=case.case_id)
         run.summary.count("first_person_wait")
-        self._send_closure_notices(updated, run)
-
-    def _close_notify(self, timer: Timer, run: _Run) -> None:
-        case = self._owner_case(timer)
-        if case is None:
-            run.summary.skipped += 1
-            return
-        if case.state != CaseState.CLOSED or case.closed_at is None:
-            self._settle(case, timer, run)
-            return
-        self._send_closure_notices(case, run)
-        run.summary.count("close_notify")
-
-    def _send_closure_notices(self, case: Case, run: _Run) -> None:
-        assert case.closed_at is not None
-        event_id = f"{case.case_id}:closed@{it.iso(case.closed_at)}"
-        kind = NotificationKind.CASE_CLOSED
-        facts = {**self.effects.reporter_facts(case), "reason": case.closed_reason}  # reporters: need to know
-        outbox = Outbox(
-            notifications=[
-                NotificationRequest(
-                    notification_id=notification_id_for(event_id, report.reporter_id, kind),
-                    kind=kind,
-                    recipient_id=report.reporter_id,
-                    case_id=case.case_id,
-                    report_id=report.report_id,
-                    event_id=event_id,
-                    locale=report.locale,
-                    facts=facts,
-                )
-                for report in self.repository.case_reports(case.case_id)
-                if report.erased_at is None
-            ]
-        )
-        self.effects.send(dedupe(outbox))
-        run.summary.notifications += len(outbox.notifications)
-        self._follow_up_done(case)
+        run.summary.notifications += 1
 
     # ------------------------------------------------------------ waiting for the post's facts
 
@@ -515,51 +514,30 @@ class ReReviewService:
                 "expires_at": it.iso(strike.expires_at),
             },
         )
-        change = CaseChange(case=updated, expected_version=case.version, events=[event])
-        if not self.repository.expire_strike(change, account_id, timer["DSK"], updated.version, at):
+        # `strike.expired` to the platform (stable id: the platform drops a repeat) is stored with the expiry
+        notice = enforcement_effect(
+            EnforcementEvent(
+                event_id=f"{case_id}:{updated.version}:strike.expired",
+                action="strike.expired",
+                case_id=case_id,
+                post_id=case.post_id,
+                account_id=account_id,
+                rule_ids=(strike.rule_id,),
+                policy_version=case.decision.policy_version if case.decision else self.policy.version,
+                at=it.iso(at),
+            )
+        )
+        change = CaseChange(
+            case=updated, expected_version=case.version, events=[event], outbox=self.outbox(updated, [notice])
+        )
+        if not self.repository.expire_strike(change, account_id, timer["DSK"], updated.version):
             run.summary.skipped += 1
             return
+        assert change.outbox is not None
+        self.announcer.announce(change.outbox.outbox_id)
         logger.info("strike expired", case_id=case_id)
         run.summary.count(it.STRIKE_EXPIRY)
-        publish_dsk = it.due_attributes("strike_publish", key["PK"], at)["DSK"]
-        self._publish_strike_expiry(account_id, strike, updated, updated.version, at, publish_dsk, run)
-
-    def _strike_publish(self, timer: Timer, run: _Run) -> None:
-        account_id = timer["PK"].removeprefix("ACCOUNT#")
-        case_id = timer["SK"].removeprefix("STRIKE#")
-        item = self.repository.strike_record(account_id, case_id)
-        if item is None or item.get("DSK") != timer["DSK"] or "lifted_seq" not in item:
-            run.summary.skipped += 1
-            return
-        try:
-            case = self.repository.get_case(case_id)
-        except NotFound:
-            self.repository.reschedule_timer(it.strike_key(account_id, case_id), timer["DSK"], "strike_publish", None)
-            run.summary.skipped += 1
-            return
-        strike = it.strike_from_item(item)
-        expired_at = it.parse_time(item["expired_at"])
-        self._publish_strike_expiry(account_id, strike, case, int(item["lifted_seq"]), expired_at, timer["DSK"], run)
-        run.summary.count("strike_publish")
-
-    def _publish_strike_expiry(
-        self, account_id: str, strike: Strike, case: Case, seq: int, at: datetime, dsk: str, run: _Run
-    ) -> None:
-        """`strike.expired` to the platform (stable id: the platform drops a repeat), then the strike's timer goes.
-        The strike item stays as history; the ladder ignores expired strikes."""
-        event = EnforcementEvent(
-            event_id=f"{case.case_id}:{seq}:strike.expired",
-            action="strike.expired",
-            case_id=case.case_id,
-            post_id=case.post_id,
-            account_id=account_id,
-            rule_ids=(strike.rule_id,),
-            policy_version=case.decision.policy_version if case.decision else self.policy.version,
-            at=it.iso(at),
-        )
-        self.effects.send(Outbox(enforcement=[event]))
         run.summary.enforcement_events += 1
-        self.repository.reschedule_timer(it.strike_key(account_id, case.case_id), dsk, "strike_publish", None)
 
     # ------------------------------------------------------------ retention
 

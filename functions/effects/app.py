@@ -1,0 +1,13 @@
+"""Effects: delivers outbox items (enforcement events, notifications, fan-outs), one partial-failure batch at a time."""
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from consent_guard.consumers.effects import handle_effects_batch
+from consent_guard.observability import logger, metrics
+from consent_guard.sqs_batch import BatchResponse
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict, context: LambdaContext) -> BatchResponse:  # type: ignore[type-arg]
+    return handle_effects_batch(event)

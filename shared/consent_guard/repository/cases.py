@@ -1,0 +1,232 @@
+"""Cases: the status item, its append-only events, the work queues, and the one version-guarded transaction
+that moves a case."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from consent_guard.errors import NotFound
+from consent_guard.models import items as it
+from consent_guard.models.domain import Case, CaseEvent, Strike
+from consent_guard.models.effects import Outbox
+from consent_guard.repository.base import (
+    TableAccess,
+    TransactionRejected,
+    _av,
+    _code,
+    _py,
+    _raise_if_case_changed,
+)
+from consent_guard.repository.outbox import outbox_put
+
+if TYPE_CHECKING:
+    from consent_guard.models.tdb import PendingStatement
+
+
+@dataclass(frozen=True)
+class CaseChange:
+    """One state change of a case: new status, the events it appends, and what moves with it atomically."""
+
+    case: Case
+    expected_version: int | None  # None: the case must not exist yet
+    events: Sequence[CaseEvent]
+    reports_evaluated: Sequence[tuple[str, datetime]] = ()  # (report_id, evaluated_at)
+    strikes: Sequence[tuple[str, Strike]] = ()  # (account_id, strike)
+    strikes_removed: Sequence[tuple[str, str]] = ()  # (account_id, case_id)
+    outbox: Outbox | None = None  # what the change owes the world, stored with it (see repository/outbox.py)
+    statements: Sequence[PendingStatement] = ()  # owed to the EU Transparency Database (repository/statements.py)
+
+
+class CasesRepository(TableAccess):
+    def get_case(self, case_id: str, consistent: bool = True) -> Case:
+        item = self._get(it.case_key(case_id), consistent)
+        if item is None:
+            raise NotFound("case not found")
+        return it.case_from_item(item)
+
+    def get_cases(self, case_ids: Iterable[str]) -> list[Case]:
+        return [it.case_from_item(i) for i in self._batch_get(it.case_key(c) for c in case_ids)]
+
+    def case_events(self, case_id: str) -> list[CaseEvent]:
+        events: list[CaseEvent] = []
+        cursor: dict[str, Any] | None = None
+        while True:
+            kwargs: dict[str, Any] = {
+                "TableName": self.table_name,
+                "KeyConditionExpression": "PK = :pk AND begins_with(SK, :event)",
+                "ExpressionAttributeValues": _av({":pk": f"CASE#{case_id}", ":event": "EVENT#"}),
+                "ConsistentRead": True,
+            }
+            if cursor:
+                kwargs["ExclusiveStartKey"] = cursor
+            response = self._call("query", **kwargs)
+            events.extend(it.event_from_item(_py(i)) for i in response.get("Items", []))
+            cursor = response.get("LastEvaluatedKey")
+            if not cursor:
+                return events
+
+    def save_case_change(self, change: CaseChange) -> None:
+        """Status item, appended events, evaluated reports and strikes: all or nothing, guarded by the version.
+
+        Raises VersionConflict (with the winner's state) when someone else changed the case first.
+        """
+        case_item = it.case_to_item(change.case)
+        if change.expected_version is None:
+            status_put: dict[str, Any] = {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": _av(case_item),
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            }
+        else:
+            status_put = {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": _av(case_item),
+                    "ConditionExpression": "version = :expected",
+                    "ExpressionAttributeValues": _av({":expected": change.expected_version}),
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            }
+        actions: list[dict[str, Any]] = [status_put]
+        if change.outbox is not None and change.outbox.effects:
+            actions.append(outbox_put(self.table_name, change.outbox, change.case.updated_at))
+        for event in change.events:
+            actions.append(
+                {
+                    "Put": {
+                        "TableName": self.table_name,
+                        "Item": _av(it.event_to_item(event)),
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                    }
+                }
+            )
+        for report_id, at in change.reports_evaluated:
+            actions.append(
+                {
+                    "Update": {
+                        "TableName": self.table_name,
+                        "Key": _av(it.report_key(report_id)),
+                        "UpdateExpression": "SET #s = :evaluated, evaluated_at = :at REMOVE DPK, DSK",
+                        "ConditionExpression": "attribute_exists(PK)",
+                        "ExpressionAttributeNames": {"#s": "status"},
+                        "ExpressionAttributeValues": _av({":evaluated": "evaluated", ":at": it.iso(at)}),
+                    }
+                }
+            )
+        for account_id, strike in change.strikes:
+            actions.append({"Put": {"TableName": self.table_name, "Item": _av(it.strike_to_item(account_id, strike))}})
+        for account_id, case_id in change.strikes_removed:
+            actions.append({"Delete": {"TableName": self.table_name, "Key": _av(it.strike_key(account_id, case_id))}})
+        if change.statements:
+            from consent_guard.repository.statements import statement_put  # the module builds on this package
+
+            actions += [statement_put(self.table_name, s) for s in change.statements]
+        try:
+            self._transact(actions)
+        except TransactionRejected as rejected:
+            _raise_if_case_changed(rejected)
+            raise
+
+    def queue(
+        self, queue_pk: str, limit: int, start: dict[str, Any] | None, category: str | None = None
+    ) -> tuple[list[Case], dict[str, Any] | None]:
+        """A work queue (review or appeals) in its index order: priority, then age, from `start` (a key checked by
+        consent_guard.cursors); optionally one category (filtered after the read, so a page may hold fewer than
+        `limit` cases and still have a next one)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": "ListIndex",
+            "KeyConditionExpression": "LPK = :p",
+            "ExpressionAttributeValues": _av({":p": queue_pk}),
+            "Limit": limit,
+        }
+        if category is not None:
+            kwargs["FilterExpression"] = "category = :c"
+            kwargs["ExpressionAttributeValues"] = _av({":p": queue_pk, ":c": category})
+        if start is not None:
+            kwargs["ExclusiveStartKey"] = start
+        response = self._call("query", **kwargs)
+        return [it.case_from_item(_py(i)) for i in response.get("Items", [])], response.get("LastEvaluatedKey")
+
+    def report_counts(self, case_ids: Iterable[str]) -> dict[str, int]:
+        """How many reports each case has received (its sharded counters summed; 0 for none)."""
+        ids = list(dict.fromkeys(case_ids))
+        counts = dict.fromkeys(ids, 0)
+        keys = [it.report_count_key(c, shard) for c in ids for shard in range(it.CASE_REPORT_SHARDS)]
+        for item in self._batch_get(keys):
+            case_id = str(item["PK"]).removeprefix("CASE#")
+            counts[case_id] = counts.get(case_id, 0) + int(item.get("reports", 0))
+        return counts
+
+    def queue_counts(self, queue_pk: str, at: datetime) -> dict[str, dict[str, int]]:
+        """Every case in a work queue counted by category: how many, and how many past their review deadline."""
+        now = it.iso(at)
+        counts: dict[str, dict[str, int]] = {}
+        cursor: dict[str, Any] | None = None
+        while True:
+            kwargs: dict[str, Any] = {
+                "TableName": self.table_name,
+                "IndexName": "ListIndex",
+                "KeyConditionExpression": "LPK = :p",
+                "ProjectionExpression": "category, review_due_at",
+                "ExpressionAttributeValues": _av({":p": queue_pk}),
+            }
+            if cursor:
+                kwargs["ExclusiveStartKey"] = cursor
+            response = self._call("query", **kwargs)
+            for raw in response.get("Items", []):
+                item = _py(raw)
+                entry = counts.setdefault(str(item.get("category", "")), {"cases": 0, "overdue": 0})
+                entry["cases"] += 1
+                due = item.get("review_due_at")
+                if due and str(due) < now:
+                    entry["overdue"] += 1
+            cursor = response.get("LastEvaluatedKey")
+            if not cursor:
+                return counts
+
+    def set_case_timer(self, case: Case, expected_dsk: str) -> bool:
+        """Rewrite only the case's timer attributes, as `case_to_item` derives them from `case`, if the case is
+        still at `case.version` and its DueIndex key is still `expected_dsk`. False when either has moved."""
+        item = it.case_to_item(case)
+        names = {"due_kind": "#k", "due_at": "#a", "DPK": "#p", "DSK": "#s"}
+        sets = [f"{alias} = :{name}" for name, alias in names.items() if name in item]
+        removes = [alias for name, alias in names.items() if name not in item]
+        update = ("SET " + ", ".join(sets) if sets else "") + (" REMOVE " + ", ".join(removes) if removes else "")
+        values = {f":{name}": item[name] for name in names if name in item}
+        values |= {":version": case.version, ":expected": expected_dsk}
+        try:
+            self._call(
+                "update_item",
+                TableName=self.table_name,
+                Key=_av(it.case_key(case.case_id)),
+                UpdateExpression=update.strip(),
+                ConditionExpression="version = :version AND #s = :expected",
+                ExpressionAttributeNames={alias: name for name, alias in names.items()},
+                ExpressionAttributeValues=_av(values),
+            )
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def redact_event(self, event: CaseEvent) -> None:
+        """Rewrite a case event's actor and data (retention: who appealed, free-text notes)."""
+        self._call(
+            "update_item",
+            TableName=self.table_name,
+            Key=_av(it.event_key(event.case_id, event.seq)),
+            UpdateExpression="SET actor = :actor, #d = :data",
+            ConditionExpression="attribute_exists(PK)",
+            ExpressionAttributeNames={"#d": "data"},
+            ExpressionAttributeValues=_av({":actor": event.actor, ":data": it.event_to_item(event)["data"]}),
+        )

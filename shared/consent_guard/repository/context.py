@@ -1,0 +1,101 @@
+"""Platform context: posts, accounts and media, and the batch reads an evaluation needs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from consent_guard.errors import NotFound
+from consent_guard.models import items as it
+from consent_guard.models.domain import AccountContext, AccountFacts, Case, MediaFacts, PostContext
+from consent_guard.models.effects import Outbox
+from consent_guard.repository.base import TableAccess, _av
+from consent_guard.repository.outbox import outbox_put
+
+
+class ContextRepository(TableAccess):
+    def put_post_context(self, context: PostContext) -> None:
+        self._call("put_item", TableName=self.table_name, Item=_av(it.post_context_to_item(context)))
+
+    def put_account_context(self, context: AccountContext) -> None:
+        self._call("put_item", TableName=self.table_name, Item=_av(it.account_context_to_item(context)))
+
+    def put_media_context(self, facts: MediaFacts, updated_at: datetime) -> None:
+        self._call("put_item", TableName=self.table_name, Item=_av(it.media_to_item(facts, updated_at)))
+
+    def mark_post_deleted(self, post_id: str, at: datetime, outbox: Outbox) -> PostContext:
+        """Record that the author deleted the post, with what the deletion owes (its cases re-evaluated, locks
+        lifted) in the same transaction; returns the updated context."""
+        item = self._get(it.post_key(post_id), consistent=True)
+        if item is None:
+            raise NotFound("post not found")
+        context = it.post_context_from_item(item)
+        updated = PostContext(
+            facts=context.facts.model_copy(update={"deleted": True}), text=context.text, updated_at=at
+        )
+        put = {"Put": {"TableName": self.table_name, "Item": _av(it.post_context_to_item(updated))}}
+        self._transact([put, outbox_put(self.table_name, outbox, at)])
+        return updated
+
+    def get_account_context(self, account_id: str) -> AccountContext | None:
+        item = self._get(it.account_key(account_id))
+        return it.account_context_from_item(item) if item else None
+
+    def get_post_context(self, post_id: str) -> PostContext | None:
+        item = self._get(it.post_key(post_id))
+        return it.post_context_from_item(item) if item else None
+
+    def set_dedicated_to_exposure(self, account_id: str, dedicated: bool, at: datetime) -> AccountContext:
+        existing = self.get_account_context(account_id)
+        context = AccountContext(
+            facts=(existing.facts if existing else AccountFacts(account_id=account_id)).model_copy(
+                update={"dedicated_to_exposure": dedicated}
+            ),
+            contact_email=existing.contact_email if existing else None,
+            locale=existing.locale if existing else "en",
+            updated_at=at,
+        )
+        self.put_account_context(context)
+        return context
+
+    def load_evaluation_inputs(
+        self, case_id: str, post_id: str, account_ids: Iterable[str], media_ids: Iterable[str] = ()
+    ) -> tuple[Case | None, PostContext | None, dict[str, AccountContext], dict[str, MediaFacts]]:
+        """The case, the post, the accounts and the media an evaluation needs, in one batch read."""
+        keys = [it.case_key(case_id), it.post_key(post_id)]
+        keys += [it.account_key(a) for a in account_ids]
+        keys += [it.media_key(m) for m in media_ids]
+        case: Case | None = None
+        post: PostContext | None = None
+        accounts: dict[str, AccountContext] = {}
+        media: dict[str, MediaFacts] = {}
+        for item in self._batch_get(keys):
+            kind = item.get("type")
+            if kind == "case":
+                case = it.case_from_item(item)
+            elif kind == "post_context":
+                post = it.post_context_from_item(item)
+            elif kind == "account_context":
+                account = it.account_context_from_item(item)
+                accounts[account.facts.account_id] = account
+            elif kind == "media_context":
+                facts = it.media_from_item(item)
+                media[facts.media_id] = facts
+        return case, post, accounts, media
+
+    def load_accounts_and_media(
+        self, account_ids: Iterable[str], media_ids: Iterable[str]
+    ) -> tuple[dict[str, AccountContext], dict[str, MediaFacts]]:
+        keys = [it.account_key(a) for a in account_ids] + [it.media_key(m) for m in media_ids]
+        accounts: dict[str, AccountContext] = {}
+        media: dict[str, MediaFacts] = {}
+        if not keys:
+            return accounts, media
+        for item in self._batch_get(keys):
+            if item.get("type") == "account_context":
+                account = it.account_context_from_item(item)
+                accounts[account.facts.account_id] = account
+            elif item.get("type") == "media_context":
+                facts = it.media_from_item(item)
+                media[facts.media_id] = facts
+        return accounts, media

@@ -1,0 +1,203 @@
+"""Delivery of outbox items, at least once, each effect with its stable id: the one place that publishes to the
+platform's bus or queues notifications and evaluation messages.
+
+A handler per effect kind (the registry `EffectDelivery.handlers`). Single effects go out in batches; a paged
+effect (a fan-out to every reporter of a case) sends one bounded page per step and hands the rest on: the item
+records where the next page starts (a conditional write on its step counter, so two deliverers never both move
+it) and the effects queue is told again. A crash anywhere repeats at most the step in progress, with the same ids:
+notifications are recorded once by their id, the platform drops an event id it has seen. Once every effect went
+out, the item is deleted (conditionally), and with it its safety-net timer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from consent_guard.clock import Clock, utc_now
+from consent_guard.ids import notification_id_for
+from consent_guard.messaging import DeliveryFailed, EnforcementEvent, EnforcementPublisher, QueuePublisher
+from consent_guard.models.domain import NotificationKind
+from consent_guard.models.effects import PAGED_KINDS, Effect, EffectKind, OutboxReady
+from consent_guard.models.items import parse_time
+from consent_guard.models.messages import EvaluationMessage, NotificationRequest
+from consent_guard.observability import MetricUnit, logger, metrics
+from consent_guard.policy import Policy, load_policy
+from consent_guard.repository import CaseRepository
+from consent_guard.services.standing import count_unfounded
+
+FAN_OUT_PAGE = 500  # reporters told per step: memory and time per invocation stay flat in the number of reporters
+UNFOUNDED_PAGE = 100  # reporters counted per step (a read and a conditional write each)
+
+_evaluation_messages: TypeAdapter[Any] = TypeAdapter(EvaluationMessage)
+
+Cursor = dict[str, Any]
+
+
+class PoisonEffect(Exception):
+    """An effect that cannot be delivered as stored (unknown kind, invalid payload): left in its item, counted and
+    alarmed; the other effects of the item still go out."""
+
+
+@dataclass(frozen=True)
+class Handler:
+    """Delivers effects of one kind. `paged`: one effect at a time, a page per step, returns the next cursor."""
+
+    deliver: Callable[[Sequence[Effect], Cursor | None], Cursor | None]
+    paged: bool = False
+
+
+class EffectDelivery:
+    def __init__(
+        self,
+        repository: CaseRepository,
+        effects_queue: QueuePublisher,
+        notifications: QueuePublisher,
+        evaluation_queue: QueuePublisher,
+        enforcement: EnforcementPublisher,
+        clock: Clock = utc_now,
+        policy: Policy | None = None,
+    ) -> None:
+        self.repository = repository
+        self.effects_queue = effects_queue
+        self.notifications = notifications
+        self.evaluation_queue = evaluation_queue
+        self.enforcement = enforcement
+        self.clock = clock
+        self.policy = policy or load_policy()
+        self.handlers: dict[EffectKind, Handler] = {
+            EffectKind.ENFORCEMENT: Handler(self._enforcement),
+            EffectKind.NOTIFICATION: Handler(self._notifications),
+            EffectKind.EVALUATE: Handler(self._evaluate),
+            EffectKind.NOTIFY_REPORTERS: Handler(self._notify_reporters, paged=True),
+            EffectKind.COUNT_UNFOUNDED: Handler(self._count_unfounded, paged=True),
+        }
+        assert {k for k, h in self.handlers.items() if h.paged} == PAGED_KINDS
+
+    # ------------------------------------------------------------ one outbox item
+
+    def deliver(self, outbox_id: str) -> str:
+        """Deliver what is left of an outbox item, or one page of it. Returns what happened: `gone` (delivered
+        before), `done`, `handed_on` (a page went out, the rest is announced), `raced` (another deliverer moved it
+        first: it carries on). Raises on a failure (the message is retried) and PoisonEffect."""
+        item = self.repository.get_outbox(outbox_id)
+        if item is None:
+            metrics.add_metric(name="OutboxAlreadyDelivered", unit=MetricUnit.Count, value=1)
+            logger.info("outbox already delivered", outbox_id=outbox_id)
+            return "gone"
+        effects, index, cursor = item.effects, item.index, item.cursor
+        poisoned: list[Effect] = []
+        while index < len(effects):
+            effect = effects[index]
+            handler = self.handlers.get(effect.kind)
+            if handler is None:
+                poisoned.append(effect)
+                index += 1
+                continue
+            if handler.paged:
+                try:
+                    following = handler.deliver([effect], cursor)
+                except (ValidationError, KeyError, TypeError, ValueError):
+                    poisoned.append(effect)
+                    index, cursor = index + 1, None
+                    continue
+                if following is not None:
+                    if poisoned:
+                        break  # the poisoned ones are reported below; the page's progress is not recorded
+                    if not self.repository.advance_outbox(outbox_id, item.step, index, following, self.clock()):
+                        return "raced"
+                    # raised if it fails: the message is retried and resumes from the progress just recorded
+                    self.effects_queue.send(OutboxReady(outbox_id=outbox_id))
+                    metrics.add_metric(name="FanOutPages", unit=MetricUnit.Count, value=1)
+                    return "handed_on"
+                index, cursor = index + 1, None
+                continue
+            group = [effect]
+            while index + len(group) < len(effects) and effects[index + len(group)].kind == effect.kind:
+                group.append(effects[index + len(group)])
+            try:
+                handler.deliver(group, None)
+            except (ValidationError, KeyError, TypeError, ValueError):
+                poisoned += self._one_by_one(handler, group)
+            index += len(group)
+        if poisoned:
+            metrics.add_metric(name="EffectsPoisoned", unit=MetricUnit.Count, value=len(poisoned))
+            logger.error(
+                "effects that cannot be delivered; the item stays for a fix",
+                outbox_id=outbox_id,
+                effect_ids=[e.effect_id for e in poisoned],
+                kinds=sorted({e.kind.value for e in poisoned}),
+            )
+            raise PoisonEffect(outbox_id)
+        if not self.repository.complete_outbox(outbox_id, item.step):
+            return "raced"
+        metrics.add_metric(name="OutboxDelivered", unit=MetricUnit.Count, value=1)
+        logger.info("outbox delivered", outbox_id=outbox_id, effects=len(effects))
+        return "done"
+
+    @staticmethod
+    def _one_by_one(handler: Handler, group: Sequence[Effect]) -> list[Effect]:
+        """A batch with an invalid effect: the valid ones go out, the invalid ones are returned."""
+        bad: list[Effect] = []
+        for effect in group:
+            try:
+                handler.deliver([effect], None)
+            except (ValidationError, KeyError, TypeError, ValueError):
+                bad.append(effect)
+        return bad
+
+    # ------------------------------------------------------------ the handlers
+
+    def _enforcement(self, effects: Sequence[Effect], _: Cursor | None) -> None:
+        self.enforcement.publish([EnforcementEvent.from_detail(e.payload) for e in effects])
+        metrics.add_metric(name="EnforcementPublished", unit=MetricUnit.Count, value=len(effects))
+
+    def _notifications(self, effects: Sequence[Effect], _: Cursor | None) -> None:
+        self.notifications.send_all([NotificationRequest.model_validate(e.payload) for e in effects])
+
+    def _evaluate(self, effects: Sequence[Effect], _: Cursor | None) -> None:
+        messages = [_evaluation_messages.validate_python(e.payload) for e in effects]
+        self.evaluation_queue.send_all(messages)
+
+    def _notify_reporters(self, effects: Sequence[Effect], cursor: Cursor | None) -> Cursor | None:
+        (effect,) = effects
+        payload = effect.payload
+        kind = NotificationKind(payload["kind"])
+        event_id = str(payload["event_id"])
+        case_id = str(payload["case_id"])
+        facts = dict(payload["facts"])
+        reports, following = self.repository.case_reports_step(case_id, cursor, FAN_OUT_PAGE)
+        requests = [
+            NotificationRequest(
+                notification_id=notification_id_for(event_id, report.reporter_id, kind),
+                kind=kind,
+                recipient_id=report.reporter_id,
+                case_id=case_id,
+                report_id=report.report_id,
+                event_id=event_id,
+                locale=report.locale,
+                facts=facts,
+            )
+            for report in reports
+            if payload.get("include_erased") or report.erased_at is None
+        ]
+        self.notifications.send_all(list({r.notification_id: r for r in requests}.values()))
+        metrics.add_metric(name="FanOutNotifications", unit=MetricUnit.Count, value=len(requests))
+        return following
+
+    def _count_unfounded(self, effects: Sequence[Effect], cursor: Cursor | None) -> Cursor | None:
+        (effect,) = effects
+        case_id = str(effect.payload["case_id"])
+        at: datetime = parse_time(str(effect.payload["at"]))
+        reports, following = self.repository.case_reports_step(case_id, cursor, UNFOUNDED_PAGE)
+        for reporter_id in dict.fromkeys(r.reporter_id for r in reports):
+            outbox = count_unfounded(self.repository, self.policy, reporter_id, case_id, at)
+            if outbox is not None:
+                try:
+                    self.effects_queue.send(OutboxReady(outbox_id=outbox.outbox_id))
+                except DeliveryFailed as exc:  # stored: its timer delivers it
+                    logger.warning("outbox not announced; its timer delivers it", error=str(exc))
+        return following

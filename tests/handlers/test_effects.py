@@ -1,0 +1,540 @@
+"""Effects committed with the change (the outbox) and delivered at least once by the effects function.
+
+Fault injection at every hop between the commit and the platform or the inbox - throttling, a crash after
+publishing and before marking, a lost announcement, a poison message - on the evaluation, moderator decision,
+appeal and lock-lifting paths, each ending with every effect delivered exactly once in effect: every notification
+recorded once, every enforcement event id seen (a repeat carries the same id, which the platform drops). And a
+guard: nothing publishes to the bus or queues a notification outside the effects function.
+"""
+
+from __future__ import annotations
+
+import ast
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import time_machine
+from botocore.client import BaseClient
+from botocore.exceptions import ClientError
+
+from consent_guard.messaging import QueuePublisher
+from consent_guard.models import items as it
+from consent_guard.repository import CaseRepository
+from consent_guard.services.review import ReReviewService
+from tests.handlers.conftest import Stack
+
+ROOT = Path(__file__).resolve().parents[2]
+GET = "case_api/get_case.json"
+REPORTS = "case_api/list_case_reports.json"
+DECIDE = "case_api/decide_case.json"
+APPEAL = "case_api/appeal_case.json"
+DECIDE_APPEAL = "case_api/decide_appeal.json"
+DELETED = "report_intake/post_deleted.json"
+MOD = ["moderators"]
+T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+# ---------------------------------------------------------------- fault injection
+
+
+class Faults:
+    """Make chosen AWS calls fail: `fail(operation, times, when)` raises a ThrottlingException (after the SDK's
+    own retries, as the product sees it) for the next `times` calls of `operation` whose params match `when`."""
+
+    def __init__(self) -> None:
+        self.rules: list[list[Any]] = []
+        self.calls: list[tuple[str, dict[str, Any], list[str]]] = []
+
+    def fail(self, operation: str, times: int = 1, when: Callable[[dict[str, Any]], bool] | None = None) -> None:
+        self.rules.append([operation, times, when or (lambda _: True)])
+
+    def check(self, operation: str, params: dict[str, Any]) -> None:
+        for rule in self.rules:
+            if rule[0] == operation and rule[1] > 0 and rule[2](params):
+                rule[1] -= 1
+                raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "injected"}}, operation)
+
+
+@pytest.fixture
+def faults(monkeypatch: pytest.MonkeyPatch) -> Faults:
+    injected = Faults()
+    original = BaseClient._make_api_call
+
+    def calling(self: Any, operation: str, params: dict[str, Any]) -> Any:
+        frames = [f.filename for f in traceback.extract_stack()]
+        injected.calls.append((operation, params, frames))
+        injected.check(operation, params)
+        return original(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", calling)
+    return injected
+
+
+def _to(queue: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda params: str(params.get("QueueUrl", "")).endswith(f"cg-{queue}")
+
+
+@contextmanager
+def _crash_after_publishing(monkeypatch: pytest.MonkeyPatch, times: int = 1) -> Iterator[None]:
+    """The effects function dies after its sends and before it marks the item delivered."""
+    left = [times]
+    original = CaseRepository.complete_outbox
+
+    def crash(self: CaseRepository, outbox_id: str, step: int) -> bool:
+        if left[0] > 0:
+            left[0] -= 1
+            raise RuntimeError("crashed before marking")
+        return original(self, outbox_id, step)
+
+    monkeypatch.setattr(CaseRepository, "complete_outbox", crash)
+    yield
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _drain(stack: Stack, rounds: int = 12) -> None:
+    """Deliver every queue as the event source mappings would, failed messages included, until all are quiet."""
+    for _ in range(rounds):
+        moved = 0
+        for queue, function in (
+            ("EvaluationQueue", "policy_evaluation"),
+            ("EffectsQueue", "effects"),
+            ("NotificationQueue", "notification"),
+        ):
+            before = stack.depth(queue)
+            stack.deliver(queue, function)
+            moved += before
+        if not moved:
+            return
+
+
+def _in_review(stack: Stack, reporters: int = 1) -> str:
+    stack.post_context()
+    stack.account_context("user-bob", contact_email="bob@example.com")
+    case_id = ""
+    for i in range(reporters):
+        case_id = stack.report(sub=f"user-dave-{i}", category="contact_information", relationship="other")["case_id"]
+    _drain(stack)
+    assert _view(stack, case_id)["case"]["state"] == "in_review"
+    return case_id
+
+
+def _view(stack: Stack, case_id: str) -> dict[str, Any]:
+    status, view, _ = stack.http(GET, path_params={"case_id": case_id}, sub="mod-1", groups=MOD)
+    assert status == 200, view
+    return view
+
+
+def _decide(stack: Stack, case_id: str, outcome: str = "remove", **extra: Any) -> dict[str, Any]:
+    version = _view(stack, case_id)["case"]["version"]
+    body = {"outcome": outcome, "version": version, "rule_id": "PIM-12", **extra}
+    status, view, _ = stack.http(DECIDE, path_params={"case_id": case_id}, body=body, sub="mod-1", groups=MOD)
+    assert status == 200, view
+    return view
+
+
+def _notifications(stack: Stack) -> list[dict[str, Any]]:
+    items = stack.table().scan()["Items"]
+    return [i for i in items if i.get("type") == "notification"]
+
+
+def _kinds_to(stack: Stack, recipient: str) -> list[str]:
+    return sorted(str(n["kind"]) for n in _notifications(stack) if n["recipient_id"] == recipient)
+
+
+def _outboxes(stack: Stack) -> list[dict[str, Any]]:
+    return [i for i in stack.table().scan()["Items"] if i.get("type") == "outbox"]
+
+
+def _event_ids(events: list[dict[str, Any]]) -> list[str]:
+    return [str(e["detail"]["event_id"]) for e in events]
+
+
+def _once_in_effect(events: list[dict[str, Any]], expected_actions: list[str]) -> None:
+    """Every expected event arrived; any repeat carries the id of the first (the platform drops it)."""
+    by_id = {e["detail"]["event_id"]: e["detail-type"] for e in events}
+    assert sorted(by_id.values()) == sorted(expected_actions), by_id
+
+
+# ---------------------------------------------------------------- the guard
+
+
+def test_nothing_publishes_or_queues_a_notification_outside_the_effects_function(
+    stack: Stack, faults: Faults, clock: time_machine.Coordinates
+) -> None:
+    """Every path that owes effects - evaluation, a moderator's decision, an appeal, a lock lifted by a deletion,
+    the scheduled re-review - is driven; every PutEvents and every send to the notification queue must come from
+    services/delivery.py, running in the effects function."""
+    stack.post_context()
+    stack.account_context("user-bob", contact_email="bob@example.com")
+    removed = stack.report()["case_id"]  # removal by automation: hide + lock
+    review = stack.report(sub="user-dave", category="contact_information", relationship="other")["case_id"]
+    _drain(stack)
+    _decide(stack, review, "no_violation")
+    _drain(stack)
+    status, _, _ = stack.http(APPEAL, path_params={"case_id": removed}, body={"reason": "mine"}, sub="user-bob")
+    assert status == 200
+    version = _view(stack, removed)["case"]["version"]
+    status, _, _ = stack.http(
+        DECIDE_APPEAL,
+        path_params={"case_id": removed},
+        body={"result": "uphold", "version": version},
+        sub="app-1",
+        groups=["appeals"],
+    )
+    assert status == 200
+    _drain(stack)
+    status, _, _ = stack.http(DELETED, path_params={"post_id": "post-1001"}, platform=True)
+    assert status == 200
+    _drain(stack)
+    actions = {e["detail-type"] for e in stack.enforcement_events()}
+    clock.shift(timedelta(days=400))  # strikes expire, retention, ...
+    stack.scheduled_review()
+    _drain(stack)
+    actions |= {e["detail-type"] for e in stack.enforcement_events()}
+
+    outward = [
+        (op, frames)
+        for op, params, frames in faults.calls
+        if op == "PutEvents" or (op in ("SendMessage", "SendMessageBatch") and _to("NotificationQueue")(params))
+    ]
+    assert {"PutEvents", "SendMessageBatch"} <= {op for op, _ in outward}
+    for op, frames in outward:
+        product = [f for f in frames if "/shared/consent_guard/" in f]
+        assert product and product[-1].endswith("consent_guard/messaging.py"), op
+        assert any(f.endswith("consent_guard/services/delivery.py") for f in product), (op, product[-4:])
+    assert {"content.hide", "account.lock", "account.unlock", "strike.expired"} <= actions
+
+
+def test_only_the_effects_function_holds_the_publishers() -> None:
+    """Read from the source: the bus publisher and the notification queue's URL are used by the delivery of
+    effects alone (and defined in messaging/config)."""
+    allowed = {
+        "shared/consent_guard/messaging.py",
+        "shared/consent_guard/config.py",
+        "shared/consent_guard/services/delivery.py",
+        "shared/consent_guard/consumers/effects.py",
+    }
+    names = {"EnforcementPublisher", "notification_queue_url", "event_bus_name", "put_events"}
+    offenders = []
+    for path in [*ROOT.glob("shared/consent_guard/**/*.py"), *ROOT.glob("functions/**/*.py")]:
+        relative = str(path.relative_to(ROOT))
+        if relative in allowed:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else None
+            if isinstance(node, ast.alias):
+                name = node.name
+            if name in names:
+                offenders.append(f"{relative}:{getattr(node, 'lineno', '?')} {name}")
+    assert offenders == []
+
+
+# ---------------------------------------------------------------- the moderator's decision
+
+
+@pytest.fixture
+def clock() -> Iterator[time_machine.Coordinates]:
+    with time_machine.travel(T0, tick=False) as traveller:
+        yield traveller
+
+
+def test_a_decision_whose_publish_is_throttled_is_delivered_on_retry(stack: Stack, faults: Faults) -> None:
+    """The reported bug: PutEvents failing once after a moderator's decision left the case actioned with no
+    content.hide and no notifications, ever."""
+    case_id = _in_review(stack, reporters=3)
+    faults.fail("PutEvents", times=2)
+    decided = _decide(stack, case_id)  # the answer does not depend on the publish
+    assert decided["case"]["state"] == "actioned"
+    _drain(stack)
+
+    _once_in_effect(stack.enforcement_events(), ["content.hide", "account.lock"])
+    for i in range(3):
+        assert _kinds_to(stack, f"user-dave-{i}") == ["outcome", "receipt"]
+    assert _kinds_to(stack, "user-bob") == ["statement_of_reasons"]
+    assert _outboxes(stack) == []
+
+
+def test_a_crash_after_publishing_and_before_marking_repeats_only_what_consumers_drop(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case_id = _in_review(stack, reporters=2)
+    with _crash_after_publishing(monkeypatch, times=1):
+        _decide(stack, case_id)
+        _drain(stack)
+    events = stack.enforcement_events()
+    assert len(events) == 4 and len(set(_event_ids(events))) == 2  # published twice, with the same ids
+    _once_in_effect(events, ["content.hide", "account.lock"])
+    notifications = _notifications(stack)
+    assert len(notifications) == len({n["notification_id"] for n in notifications})
+    assert _kinds_to(stack, "user-dave-0") == ["outcome", "receipt"]
+    assert _kinds_to(stack, "user-bob") == ["statement_of_reasons"]
+    assert _outboxes(stack) == []
+
+
+def test_a_lost_announcement_is_found_by_the_scheduled_re_review(
+    stack: Stack, faults: Faults, clock: time_machine.Coordinates
+) -> None:
+    case_id = _in_review(stack)
+    faults.fail("SendMessage", times=1, when=_to("EffectsQueue"))
+    _decide(stack, case_id)
+    _drain(stack)
+    assert stack.enforcement_events() == [] and len(_outboxes(stack)) == 1  # committed, not yet announced
+
+    assert stack.scheduled_review()["acted"] == {}  # within its grace the item is left to the announcement
+    clock.shift(timedelta(minutes=3))
+    summary = stack.scheduled_review()
+    assert summary["acted"] == {"outbox": 1}
+    _drain(stack)
+    _once_in_effect(stack.enforcement_events(), ["content.hide", "account.lock"])
+    assert _kinds_to(stack, "user-dave-0") == ["outcome", "receipt"]
+    assert _outboxes(stack) == []
+    assert stack.scheduled_review()["timers_read"] == 0
+
+
+def test_throttled_notification_queue_on_a_decision(stack: Stack, faults: Faults) -> None:
+    case_id = _in_review(stack, reporters=2)
+    faults.fail("SendMessageBatch", times=3, when=_to("NotificationQueue"))
+    _decide(stack, case_id)
+    _drain(stack)
+    assert _kinds_to(stack, "user-dave-0") == ["outcome", "receipt"]
+    assert _kinds_to(stack, "user-dave-1") == ["outcome", "receipt"]
+    assert _kinds_to(stack, "user-bob") == ["statement_of_reasons"]
+
+
+def test_a_poison_message_is_dead_lettered_and_the_rest_of_its_batch_delivered(stack: Stack) -> None:
+    case_id = _in_review(stack)
+    sqs = stack.session.client("sqs")
+    sqs.send_message(QueueUrl=stack.resources.queues["EffectsQueue"], MessageBody='{"type": "nonsense"}')
+    _decide(stack, case_id)
+    for _ in range(7):  # maxReceiveCount 5: then SQS moves it to the DLQ
+        stack.deliver("EffectsQueue", "effects")
+    stack.deliver("NotificationQueue", "notification")
+    assert stack.depth("EffectsDLQ") == 1 and stack.depth("EffectsQueue") == 0
+    _once_in_effect(stack.enforcement_events(), ["content.hide", "account.lock"])
+    assert _kinds_to(stack, "user-dave-0") == ["outcome", "receipt"]
+
+
+def test_a_poison_effect_does_not_hold_back_the_others_of_its_item(stack: Stack) -> None:
+    """An effect stored with an invalid payload (say, written by a faulty release) is left in its item and
+    alarmed; the item's other effects go out."""
+    import json
+
+    case_id = _in_review(stack)
+    table = stack.table()
+    original = CaseRepository.get_outbox
+
+    def corrupt(self: CaseRepository, outbox_id: str) -> Any:
+        item = table.get_item(Key={"PK": f"OUTBOX#{outbox_id}", "SK": "OUTBOX"})["Item"]
+        effects = json.loads(item["effects"])
+        if not any(e["effect_id"] == "bad" for e in effects):
+            effects.insert(0, {"kind": "enforcement", "effect_id": "bad", "payload": {"action": "content.hide"}})
+            table.update_item(
+                Key={"PK": item["PK"], "SK": "OUTBOX"},
+                UpdateExpression="SET effects = :e",
+                ExpressionAttributeValues={":e": json.dumps(effects)},
+            )
+        return original(self, outbox_id)
+
+    pytest.MonkeyPatch.context()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(CaseRepository, "get_outbox", corrupt)
+        _decide(stack, case_id)
+        stack.deliver("EffectsQueue", "effects")
+        stack.deliver("NotificationQueue", "notification")
+    _once_in_effect(stack.enforcement_events(), ["content.hide", "account.lock"])
+    assert _kinds_to(stack, "user-bob") == ["statement_of_reasons"]
+    assert len(_outboxes(stack)) == 1  # kept for a fix, with its timer (and the DLQ alarm)
+
+
+# ---------------------------------------------------------------- appeals and lock lifting
+
+
+def test_an_overturned_appeal_with_the_bus_failing_still_lifts_everything_once(stack: Stack, faults: Faults) -> None:
+    stack.post_context()
+    case_id = stack.report()["case_id"]
+    _drain(stack)
+    stack.enforcement_events()
+    status, _, _ = stack.http(APPEAL, path_params={"case_id": case_id}, body={"reason": "mine"}, sub="user-bob")
+    assert status == 200
+    version = _view(stack, case_id)["case"]["version"]
+    faults.fail("PutEvents", times=2)
+    status, decided, _ = stack.http(
+        DECIDE_APPEAL,
+        path_params={"case_id": case_id},
+        body={"result": "overturn", "version": version, "rule_id": "PIM-8"},
+        sub="app-1",
+        groups=["appeals"],
+    )
+    assert status == 200 and decided["case"]["state"] == "dismissed"
+    _drain(stack)
+    _once_in_effect(stack.enforcement_events(), ["content.restore", "account.unlock"])
+    assert _kinds_to(stack, "user-bob").count("appeal_outcome") == 1
+    assert _kinds_to(stack, "user-alice").count("appeal_outcome") == 1
+
+
+def test_a_deleted_post_lifts_the_lock_once_though_the_bus_fails(stack: Stack, faults: Faults) -> None:
+    """The reported bug: with EventBridge failing for one delivery, the lift was saved, the retry found nothing
+    to do and account.unlock was never published."""
+    stack.post_context()
+    stack.report()
+    _drain(stack)
+    stack.enforcement_events()
+    faults.fail("PutEvents", times=1)
+    status, _, _ = stack.http(DELETED, path_params={"post_id": "post-1001"}, platform=True)
+    assert status == 200
+    _drain(stack)
+    _once_in_effect(stack.enforcement_events(), ["account.unlock"])
+    assert _kinds_to(stack, "user-bob").count("lock_lifted") == 1
+
+
+def test_a_deleted_post_does_not_depend_on_a_queue_send(
+    stack: Stack, faults: Faults, clock: time_machine.Coordinates
+) -> None:
+    """POST /context/posts/{id}/deleted answered 500 when its send failed; the deletion's effect is now stored with
+    it, so the answer is 200 and the lock is lifted once the safety net announces it."""
+    stack.post_context()
+    stack.report()
+    _drain(stack)
+    stack.enforcement_events()
+    faults.fail("SendMessage", times=5)  # every queue, for this request
+    status, body, _ = stack.http(DELETED, path_params={"post_id": "post-1001"}, platform=True)
+    assert status == 200, body
+    faults.rules.clear()
+    clock.shift(timedelta(minutes=3))
+    assert stack.scheduled_review()["acted"].get("outbox") == 1
+    _drain(stack)
+    _once_in_effect(stack.enforcement_events(), ["account.unlock"])
+
+
+def test_a_deleted_post_answers_503_when_storage_is_throttled(stack: Stack, faults: Faults) -> None:
+    stack.post_context()
+    faults.fail("TransactWriteItems", times=1)
+    status, body, _ = stack.http(DELETED, path_params={"post_id": "post-1001"}, platform=True)
+    assert status == 503, body
+
+
+# ---------------------------------------------------------------- evaluation
+
+
+def test_an_automated_removal_with_every_hop_failing_once(
+    stack: Stack, faults: Faults, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack.post_context()
+    stack.account_context("user-bob", contact_email="bob@example.com")
+    faults.fail("SendMessage", times=1, when=_to("EffectsQueue"))  # the announcement from evaluation
+    faults.fail("PutEvents", times=1)
+    faults.fail("SendMessageBatch", times=1, when=_to("NotificationQueue"))
+    with _crash_after_publishing(monkeypatch, times=1):
+        stack.report()
+        _drain(stack)
+        assert stack.enforcement_events() == []  # the announcement was lost: only the safety net knows
+        service = ReReviewService(
+            CaseRepository(stack.resources.tables["ConsentGuardTable"]),
+            QueuePublisher(stack.resources.queues["EvaluationQueue"]),
+            QueuePublisher(stack.resources.queues["EffectsQueue"]),
+            clock=lambda: datetime.now(UTC) + timedelta(minutes=3),
+        )
+        assert service.run().acted == {"outbox": 1}
+        _drain(stack)
+    _once_in_effect(stack.enforcement_events(), ["content.hide", "account.lock"])
+    assert _kinds_to(stack, "user-alice") == ["outcome", "receipt"]
+    assert _kinds_to(stack, "user-bob") == ["statement_of_reasons"]
+    assert _outboxes(stack) == []
+
+
+# ---------------------------------------------------------------- bounded fan-out
+
+
+def test_telling_many_reporters_is_paged_and_survives_a_crash_between_pages(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from consent_guard.services import delivery
+
+    monkeypatch.setattr(delivery, "FAN_OUT_PAGE", 4)
+    case_id = _in_review(stack, reporters=11)
+    pages: list[int] = []
+    original = CaseRepository.case_reports_step
+
+    def counted(self: CaseRepository, case_id: str, cursor: Any, limit: int) -> Any:
+        reports, following = original(self, case_id, cursor, limit)
+        pages.append(len(reports))
+        return reports, following
+
+    crashed = [False]
+    original_advance = CaseRepository.advance_outbox
+
+    def crash_once(self: CaseRepository, *args: Any) -> bool:
+        if not crashed[0]:
+            crashed[0] = True
+            raise RuntimeError("crashed after sending a page")
+        return original_advance(self, *args)
+
+    monkeypatch.setattr(CaseRepository, "case_reports_step", counted)
+    monkeypatch.setattr(CaseRepository, "advance_outbox", crash_once)
+    _decide(stack, case_id)
+    _drain(stack, rounds=30)
+    assert max(pages) <= 4 and sum(pages) >= 11
+    for i in range(11):
+        assert _kinds_to(stack, f"user-dave-{i}") == ["outcome", "receipt"], i
+    assert _outboxes(stack) == []
+
+
+# ---------------------------------------------------------------- the case's reports, a page at a time
+
+
+def test_the_case_view_holds_the_first_page_of_reports_and_the_rest_pages_with_a_cursor(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from consent_guard.services import cases
+
+    monkeypatch.setattr(cases, "REPORTS_PAGE", 3)
+    case_id = _in_review(stack, reporters=8)
+    view = _view(stack, case_id)
+    assert len(view["reports"]) == 3 and view["reports_next_cursor"]
+    seen = [r["report_id"] for r in view["reports"]]
+    cursor = view["reports_next_cursor"]
+    while cursor:
+        status, page, _ = stack.http(
+            REPORTS, path_params={"case_id": case_id}, sub="mod-1", groups=MOD, query={"cursor": cursor, "limit": "2"}
+        )
+        assert status == 200, page
+        assert len(page["items"]) <= 2
+        seen += [r["report_id"] for r in page["items"]]
+        cursor = page["next_cursor"]
+    assert len(seen) == len(set(seen)) == 8
+    submitted = [r["submitted_at"] for r in view["reports"]]
+    assert submitted == sorted(submitted)
+
+    status, body, _ = stack.http(
+        REPORTS, path_params={"case_id": case_id}, sub="mod-1", groups=MOD, query={"cursor": "not-a-cursor"}
+    )
+    assert status == 400 and body["code"] == "invalid_cursor"
+    other = stack.report(sub="user-erin", post_id="post-2002", category="contact_information", relationship="other")
+    stack.post_context("post-2002")
+    _drain(stack)
+    status, page, _ = stack.http(
+        REPORTS, path_params={"case_id": other["case_id"]}, sub="mod-1", groups=MOD, query={"limit": "1"}
+    )
+    assert status == 200
+    foreign = view["reports_next_cursor"]
+    status, body, _ = stack.http(
+        REPORTS, path_params={"case_id": other["case_id"]}, sub="mod-1", groups=MOD, query={"cursor": foreign}
+    )
+    assert status == 400  # a cursor is bound to its case
+    for sub, expected in (("user-mallory", 404), ("user-dave-0", 404), ("user-bob", 403)):
+        status, _, _ = stack.http(REPORTS, path_params={"case_id": case_id}, sub=sub)
+        assert status == expected, sub
+
+
+def test_a_outbox_key_shape() -> None:
+    from consent_guard.repository.outbox import outbox_key
+
+    assert outbox_key("case:c_x:3") == {"PK": "OUTBOX#case:c_x:3", "SK": "OUTBOX"}
+    assert it.due_kind(it.due_attributes("outbox", "OUTBOX#case:c_x:3", T0)["DSK"]) == "outbox"
