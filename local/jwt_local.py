@@ -6,8 +6,6 @@ signed with a random key kept in `.local/jwt-dev-key` (gitignored), shared by th
 
 from __future__ import annotations
 
-import os
-import secrets
 import time
 import uuid
 from collections.abc import Iterable, Mapping
@@ -17,6 +15,7 @@ from typing import Any
 
 import jwt
 
+from local.devsecret import dev_secret
 from local.template import ROOT
 
 KEY_FILE = ROOT / ".local" / "jwt-dev-key"
@@ -28,23 +27,8 @@ TRUSTED_FLAGGER_GROUP = "trusted_flaggers"  # consent_guard.auth.Group.TRUSTED_F
 
 
 def signing_key(path: Path = KEY_FILE) -> str:
-    """The development key, created on first use. Creation is atomic, so concurrent first runs agree on one key."""
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(secrets.token_urlsafe(64) + "\n")
-    try:
-        os.link(tmp, path)  # fails if another process won the race: then use theirs
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink()
-    return path.read_text().strip()
+    """The development key, created on first use (atomically: concurrent first runs agree on one key)."""
+    return dev_secret(path, nbytes=64)
 
 
 def mint_token(

@@ -6,14 +6,14 @@ Tests and the local stack both build their AWS resources from here, so they cann
 from __future__ import annotations
 
 import json
-import os
-import secrets
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from local.devsecret import dev_secret
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "template.yaml"
@@ -90,26 +90,6 @@ class LocalResources:
 
 
 DEV_SECRETS = ROOT / ".local"
-
-
-def dev_secret(path: Path) -> str:
-    """A development secret, created on first use (atomically: concurrent first runs agree on one value)."""
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(secrets.token_urlsafe(48) + "\n")
-    try:
-        os.link(tmp, path)  # fails if another process won the race: then use theirs
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink()
-    return path.read_text().strip()
 
 
 def table_definition(logical_id: str, table_name: str) -> dict[str, Any]:
