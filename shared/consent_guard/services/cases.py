@@ -424,7 +424,8 @@ class CaseService(CaseWorkflow):
                 strikes=strikes,
                 outbox=self.outbox(updated, effects),
                 statements=self._statements(updated, enforcement_seq, now),
-            )
+            ),
+            before=case,
         )
         metrics.add_metric(name="ModeratorDecisions", unit=MetricUnit.Count, value=1)
         logger.info(
@@ -591,7 +592,8 @@ class CaseService(CaseWorkflow):
                 strikes_removed=strikes_removed,
                 outbox=self.outbox(updated, self.effects.after_appeal(updated, events[0].seq, lifted, applied_seq)),
                 statements=self._statements(updated, applied_seq, now),
-            )
+            ),
+            before=case,
         )
         metrics.add_metric(name=f"Appeal_{request.result}", unit=MetricUnit.Count, value=1)
         if updated.state == CaseState.ACTIONED and case.appeal.previous_state != CaseState.ACTIONED:
