@@ -48,7 +48,9 @@ def test_every_value_is_read_within_the_bound(value: float) -> None:
 
 
 @given(st.lists(SECONDS, min_size=1, max_size=200), st.sampled_from([0.5, 0.9, 0.99]))
-def test_median_and_p90_from_the_histogram_are_within_the_bound_of_the_exact_ones(values: list[float], q: float) -> None:
+def test_median_and_p90_from_the_histogram_are_within_the_bound_of_the_exact_ones(
+    values: list[float], q: float
+) -> None:
     estimate, exact = quantile(_histogram(values), q), exact_quantile(values, q)
     assert estimate is not None and exact is not None
     assert abs(estimate - exact) <= max(RELATIVE_ERROR * exact * (1 + 1e-9) + 0.001, ABSOLUTE_ERROR_BELOW_1S)
@@ -97,7 +99,7 @@ def test_periods() -> None:
 
 
 def test_the_csv_quotes_what_needs_quoting() -> None:
-    from consent_guard.models.stats import PeriodFigures, StatsReport
+    from consent_guard.models.stats import NoticeFigures, PeriodFigures, StatsReport
     from consent_guard.services.stats import report_csv
 
     period = PeriodFigures(period="total", from_date=date(2026, 11, 1), to_date=date(2026, 11, 30))
@@ -107,7 +109,7 @@ def test_the_csv_quotes_what_needs_quoting() -> None:
         group_by="total",
         generated_at=datetime(2026, 12, 1, tzinfo=UTC),
         histogram_relative_error=RELATIVE_ERROR,
-        periods=[period.model_copy(update={"notices": period.notices.model_copy(update={"by_category": {'a,"b"': 2}})})],
+        periods=[period.model_copy(update={"notices": NoticeFigures(by_category={'a,"b"': 2})})],
         pending={},
     )
     text = report_csv(report)
