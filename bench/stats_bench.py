@@ -145,7 +145,8 @@ class _Table:
                 attrs[attr] = attrs.get(attr, 0) + n
             self.n += 1
         for (pk, sk), attrs in totals.items():
-            item = {"PK": {"S": pk}, "SK": {"S": sk}} | {a: {"N": str(v)} for a, v in attrs.items()}
+            item = {"PK": {"S": pk}, "SK": {"S": sk}, "type": {"S": "stats"}}
+            item |= {a: {"N": str(v)} for a, v in attrs.items()}
             self.client.put_item(TableName=self.name, Item=item)
 
     def items(self) -> dict[tuple[str, str], dict[str, str]]:
@@ -156,7 +157,7 @@ class _Table:
             for item in page["Items"]:
                 if item["PK"]["S"].startswith("STATS#"):
                     found[(item["PK"]["S"], item["SK"]["S"])] = {
-                        k: v["N"] for k, v in item.items() if k not in ("PK", "SK")
+                        k: next(iter(v.values())) for k, v in item.items() if k not in ("PK", "SK")
                     }
             if "LastEvaluatedKey" not in page:
                 return found

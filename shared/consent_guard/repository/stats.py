@@ -56,14 +56,15 @@ class StatsRepository(TableAccess):
             }
         ]
         for sk, attrs in sorted(by_item.items()):
-            names = {f"#a{i}": a for i, a in enumerate(attrs)}
-            values = {f":v{i}": n for i, n in enumerate(attrs.values())}
+            names = {"#type": "type"} | {f"#a{i}": a for i, a in enumerate(attrs)}
+            values = {":type": "stats"} | {f":v{i}": n for i, n in enumerate(attrs.values())}
             actions.append(
                 {
                     "Update": {
                         "TableName": self.table_name,
                         "Key": _av({"PK": pk, "SK": sk}),
-                        "UpdateExpression": "ADD " + ", ".join(f"#a{i} :v{i}" for i in range(len(attrs))),
+                        "UpdateExpression": "SET #type = :type ADD "
+                        + ", ".join(f"#a{i} :v{i}" for i in range(len(attrs))),
                         "ExpressionAttributeNames": names,
                         "ExpressionAttributeValues": _av(values),
                     }
@@ -100,7 +101,7 @@ class StatsRepository(TableAccess):
                 _, day, group = str(item["SK"]).split("#", 2)
                 attrs = out.setdefault(day, {}).setdefault(group, {})
                 for name, value in item.items():
-                    if name not in ("PK", "SK"):
+                    if name not in ("PK", "SK", "type"):
                         attrs[name] = attrs.get(name, 0) + int(value)
         return out
 
@@ -112,7 +113,7 @@ class StatsRepository(TableAccess):
                 _, state, month = str(item["SK"]).split("#", 2)
                 days = out.setdefault(state, {})
                 for name, value in item.items():
-                    if name.startswith("d"):
+                    if name.startswith("d") and name != "type":
                         day = f"{month}-{name[1:]}"
                         days[day] = days.get(day, 0) + int(value)
         return out
