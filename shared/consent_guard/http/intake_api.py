@@ -32,7 +32,11 @@ Id = Annotated[str, Path(pattern=r"^[A-Za-z0-9_\-:.]{1,128}$")]
 @cache
 def intake_service() -> IntakeService:
     settings = intake_settings()
-    return IntakeService(CaseRepository(settings.table_name), QueuePublisher(settings.evaluation_queue_url))
+    return IntakeService(
+        CaseRepository(settings.table_name),
+        QueuePublisher(settings.evaluation_queue_url),
+        matching_queue=QueuePublisher(settings.matching_queue_url),
+    )
 
 
 @app.post(

@@ -29,6 +29,7 @@ from consent_guard.models.domain import (
     Report,
     Strike,
 )
+from consent_guard.repository.bank import BankChange, bank_actions
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -121,6 +122,8 @@ class CaseChange:
     reports_evaluated: Sequence[tuple[str, datetime]] = ()  # (report_id, evaluated_at)
     strikes: Sequence[tuple[str, Strike]] = ()  # (account_id, strike)
     strikes_removed: Sequence[tuple[str, str]] = ()  # (account_id, case_id)
+    bank: BankChange | None = None  # bank entries the decision writes or disables (repository/bank.py)
+    new_reports: Sequence[tuple[Report, str, it.Item]] = ()  # (report, dedupe digest, response): made by the change
 
 
 @dataclass(frozen=True)
@@ -524,6 +527,25 @@ class CaseRepository:
             actions.append({"Put": {"TableName": self.table_name, "Item": _av(it.strike_to_item(account_id, strike))}})
         for account_id, case_id in change.strikes_removed:
             actions.append({"Delete": {"TableName": self.table_name, "Key": _av(it.strike_key(account_id, case_id))}})
+        for report, dedupe_digest, response in change.new_reports:
+            dedupe = {
+                **it.dedupe_key(dedupe_digest),
+                "type": "dedupe",
+                "report_id": report.report_id,
+                "response": json.dumps(response, sort_keys=True),
+            }
+            for item in (dedupe, it.report_to_item(report, None)):
+                actions.append(
+                    {
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": _av(item),
+                            "ConditionExpression": "attribute_not_exists(PK)",
+                        }
+                    }
+                )
+        if change.bank:
+            actions += bank_actions(self.table_name, change.bank)
         try:
             self._transact(actions)
         except TransactionRejected as rejected:

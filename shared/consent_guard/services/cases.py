@@ -7,7 +7,7 @@ gets a 409 with the winner's state. Decisions by people run the same enforcement
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from consent_guard.auth import Group, Principal
@@ -18,6 +18,7 @@ from consent_guard.models import api
 from consent_guard.models import items as it
 from consent_guard.models.domain import (
     Appeal,
+    Attestations,
     Case,
     CaseEvent,
     CaseFacts,
@@ -26,16 +27,28 @@ from consent_guard.models.domain import (
     EventType,
     NotificationKind,
     Outcome,
+    Relationship,
+    ReportFacts,
     Strike,
 )
 from consent_guard.models.messages import NotificationRequest
 from consent_guard.observability import MetricUnit, logger, metrics
 from consent_guard.policy import RuleNotApplicable, decide_by_person
 from consent_guard.repository import CaseChange
+from consent_guard.repository.bank import BankChange
+from consent_guard.services.banking import decision_bank_change
 from consent_guard.services.effects import MEASURES, CaseWorkflow
 from consent_guard.services.evaluation import with_timer
 
 STAFF = (Group.MODERATORS, Group.APPEALS, Group.ADMINS)
+# what a person's decision on a case opened by automated detection is recorded against (the engine does not weigh it)
+_DETECTED = ReportFacts(
+    report_id="automated_detection",
+    reporter_id="system",
+    relationship=Relationship.OTHER,
+    attestations=Attestations(),
+    submitted_at=datetime(2000, 1, 1, tzinfo=UTC),
+)
 
 
 class RuleRejected(InvalidRequest):
@@ -128,6 +141,12 @@ class CaseService(CaseWorkflow):
         return view.model_copy(
             update={
                 "failed_notifications": failures,
+                "detection": api.DetectionView(
+                    source=case.detection.source,
+                    matches=[m.model_dump(mode="json") for m in case.detection.matches],
+                )
+                if case.detection
+                else None,
                 "reports": [
                     api.StaffReportView(
                         report_id=r.report_id,
@@ -224,8 +243,10 @@ class CaseService(CaseWorkflow):
             {"note": request.note, "manifestly_unfounded": request.manifestly_unfounded},
         )
         updated = with_timer(updated, case, now, self.policy)
+        bank, owned = self._bank_change(case, updated, now)
+        updated = updated.model_copy(update={"bank_entries": owned})
         self.repository.save_case_change(
-            CaseChange(case=updated, expected_version=case.version, events=events, strikes=strikes)
+            CaseChange(case=updated, expected_version=case.version, events=events, strikes=strikes, bank=bank)
         )
         metrics.add_metric(name="ModeratorDecisions", unit=MetricUnit.Count, value=1)
         logger.info(
@@ -370,6 +391,15 @@ class CaseService(CaseWorkflow):
                 )
         updated = with_timer(updated, case, now, self.policy)
         check_move(CaseState.APPEALED, updated.state)
+        bank = None
+        if request.result == "overturn":
+            # an overturn takes effect in the banks at once: the removal's entries are disabled in this transaction
+            bank, owned = self._bank_change(case, updated, now)
+            updated = updated.model_copy(update={"bank_entries": owned})
+            if bank is not None and bank.disable:
+                events[0] = events[0].model_copy(
+                    update={"data": {**events[0].data, "bank_entries_disabled": len(bank.disable)}}
+                )
         self.repository.save_case_change(
             CaseChange(
                 case=updated,
@@ -377,6 +407,7 @@ class CaseService(CaseWorkflow):
                 events=events,
                 strikes=strikes,
                 strikes_removed=strikes_removed,
+                bank=bank,
             )
         )
         metrics.add_metric(name=f"Appeal_{request.result}", unit=MetricUnit.Count, value=1)
@@ -467,6 +498,12 @@ class CaseService(CaseWorkflow):
 
     # ------------------------------------------------------------ helpers
 
+    def _bank_change(self, previous: Case, updated: Case, now: datetime) -> tuple[BankChange | None, tuple[str, ...]]:
+        if updated.category not in self.policy.index.banked_categories:
+            return None, updated.bank_entries
+        post = self.repository.get_post_context(updated.post_id)
+        return decision_bank_change(self.policy, previous, updated, post.facts if post else None, now)
+
     def _get(self, case_id: str) -> Case:
         return self.repository.get_case(case_id)
 
@@ -508,7 +545,8 @@ class CaseService(CaseWorkflow):
         facts = CaseFacts(
             case_id=case.case_id,
             category=case.category,
-            reports=case.key_reports,
+            # a case opened by a bank match has no report: the person decides on the post itself
+            reports=case.key_reports or (_DETECTED,),
             post=post.facts if post else None,
             author=author.facts if author else None,
             author_strikes=tuple(strikes),

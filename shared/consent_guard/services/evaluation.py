@@ -34,6 +34,7 @@ from consent_guard.models.messages import CaseReevaluation, PostDeleted, ReportS
 from consent_guard.observability import MetricUnit, logger, metrics
 from consent_guard.policy import Policy, evaluate_case
 from consent_guard.repository import CaseChange
+from consent_guard.services.banking import decision_bank_change
 from consent_guard.services.effects import DECIDED_STATES, MEASURES, CaseWorkflow, Outbox
 
 RELATIONSHIP_RANK = {Relationship.SELF: 2, Relationship.AUTHORIZED_REPRESENTATIVE: 1, Relationship.OTHER: 0}
@@ -207,6 +208,10 @@ class EvaluationService(CaseWorkflow):
             if case.state not in PENDING_STATES:
                 logger.info("case no longer pending; nothing to re-evaluate", case_id=case_id, state=case.state.value)
                 return
+            if case.detection is not None:
+                # opened by a bank match and waiting for a moderator: no report-based evaluation decides it
+                logger.info("case opened by a bank match stays with its moderator", case_id=case_id)
+                return
             try:
                 outbox = self._reevaluate(case, trigger=None, reason=reason)
                 break
@@ -234,7 +239,7 @@ class EvaluationService(CaseWorkflow):
             return self.effects.for_folded_report(report, case)
         if case is None:
             return self._reevaluate(None, trigger=report, reason="first_report")
-        if case.state in PENDING_STATES and is_key_report(report.facts(), case.key_reports):
+        if case.state in PENDING_STATES and case.detection is None and is_key_report(report.facts(), case.key_reports):
             return self._reevaluate(case, trigger=report, reason="new_report")
         if (
             case.state == CaseState.CLOSED
@@ -400,6 +405,10 @@ class EvaluationService(CaseWorkflow):
             measures_active=MEASURES[decision.enforcement] if enforcement_seq is not None else (),
         )
         new_case = with_timer(new_case, case, now, self.policy)
+        bank_change = None
+        if decided:
+            bank_change, owned = decision_bank_change(self.policy, case, new_case, post.facts if post else None, now)
+            new_case = new_case.model_copy(update={"bank_entries": owned})
         self.repository.save_case_change(
             CaseChange(
                 case=new_case,
@@ -407,6 +416,7 @@ class EvaluationService(CaseWorkflow):
                 events=events,
                 reports_evaluated=[(trigger.report_id, now)] if trigger else [],
                 strikes=strikes_new,
+                bank=bank_change,
             )
         )
         logger.info(
