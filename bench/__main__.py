@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
-from bench import coldstart, cost, motofast, policy_bench, scenarios
+from bench import coldstart, cost, hashbank, motofast, policy_bench, scenarios
 from bench.awscalls import Recorder
 from bench.driver import FUNCTIONS
 from bench.report import Metric, closing_note, ratio, table, write_results
@@ -37,6 +37,9 @@ GOALS = {
     "decisions_per_s": 20_000,
     "memory_share": 0.5,  # peak RSS at most half the function's MemorySize: headroom for bigger batches and payloads
     "cost_usd": 5.0,
+    "hashbank_recall": 1.0,  # every planted neighbour within distance 31
+    "hashbank_p99_ms": 50.0,  # lookup in a warm function
+    "hashbank_build_s": 15.0,  # a warm container loads the 1M snapshot within the function's timeout
 }
 
 SIZES = {
@@ -49,6 +52,8 @@ SIZES = {
     "rereview_large": 10000,
     "rereview_due": 100,
     "rereview_repeats": 3,
+    "hashbank_queries": 300,
+    "hashbank_10m_queries": 50,
 }
 QUICK = {
     "rounds": 3,
@@ -60,6 +65,8 @@ QUICK = {
     "rereview_large": 3000,
     "rereview_due": 30,
     "rereview_repeats": 1,
+    "hashbank_queries": 50,
+    "hashbank_10m_queries": 0,
 }
 
 
@@ -84,8 +91,9 @@ def functions_log_to_file() -> Iterator[None]:
 
 
 class Bench:
-    def __init__(self, sizes: dict[str, int], out: TextIO) -> None:
+    def __init__(self, sizes: dict[str, int], out: TextIO, only: set[str] | None = None) -> None:
         self.sizes = sizes
+        self.only = only
         self.out = out
         self.results: dict[str, Any] = {}
         self.errors: dict[str, str] = {}
@@ -97,6 +105,9 @@ class Bench:
 
     def phase(self, name: str, title: str, run: Callable[[], Any]) -> None:
         """Run one benchmark; a failure is recorded (its metrics are reported as not measured), not fatal."""
+        if self.only is not None and name not in self.only:
+            self.errors[name] = "not run (--only)"
+            return
         self.say(title)
         started = time.perf_counter()
         try:
@@ -134,6 +145,28 @@ class Bench:
             self._rereview,
         )
         self.phase("policy", "policy engine: CaseFacts of a varied set of cases, replayed on one core", self._policy)
+        self.phase(
+            "hashbank",
+            f"hash bank: PDQ index at 100k and 1M synthetic entries, {s['hashbank_queries']} queries with planted "
+            f"neighbours at {'/'.join(map(str, hashbank.PLANTED))}"
+            + (f"; 10M with {s['hashbank_10m_queries']} queries" if s["hashbank_10m_queries"] else ""),
+            self._hashbank,
+        )
+
+    def _hashbank(self) -> dict[str, hashbank.HashbankRun]:
+        runs = {
+            "100k": hashbank.measure(100_000, self.sizes["hashbank_queries"]),
+            "1m": hashbank.measure(1_000_000, self.sizes["hashbank_queries"]),
+        }
+        if self.sizes["hashbank_10m_queries"]:
+            runs["10m"] = hashbank.measure(10_000_000, self.sizes["hashbank_10m_queries"], brute_force_sample=3)
+        for name, run in runs.items():
+            summary = run.summary()
+            self.say(
+                f"  {name}: recall {summary['recall_up_to_31']}, lookup CPU p50 {summary['lookup_cpu_ms']['p50']} ms "
+                f"p99 {summary['lookup_cpu_ms']['p99']} ms, build {summary['index_build_s']} s"
+            )
+        return runs
 
     def _pipeline(self) -> tuple[scenarios.PipelineRun, scenarios.PipelineRun]:
         return scenarios.one_report(self.recorder)
@@ -340,6 +373,63 @@ def cost_metrics(priced: cost.CostModel) -> list[Metric]:
     ]
 
 
+HASHBANK_NAMES = [
+    f"hashbank.{m}_{size}"
+    for size in ("100k", "1m")
+    for m in ("recall", "lookup_p50_ms", "lookup_p99_ms", "index_build_s")
+]
+
+
+def hashbank_metrics(runs: dict[str, hashbank.HashbankRun]) -> list[Metric]:
+    metrics = []
+    for size, run in runs.items():
+        p50, p99 = statistics.median(run.cpu_ms), run.percentile(run.cpu_ms, 99)
+        missed = {d: run.queries - run.found[d] for d in hashbank.PLANTED if d <= hashbank.THRESHOLD}
+        metrics += [
+            Metric(
+                f"hashbank.recall_{size}",
+                run.recall,
+                "",
+                None,
+                None,
+                f">= {GOALS['hashbank_recall']:g} up to distance 31 (and none at 32)",
+                run.recall >= GOALS["hashbank_recall"] and run.false_at_32 == 0 and not run.brute_force_mismatches,
+                why=f"missed by distance {missed}, {run.false_at_32} returned at 32, "
+                f"{run.brute_force_mismatches} differ from brute force",
+            ),
+            Metric(
+                f"hashbank.lookup_p50_ms_{size}",
+                p50,
+                "ms",
+                None,
+                None,
+                "(CPU, one thread)",
+                True,
+            ),
+            Metric(
+                f"hashbank.lookup_p99_ms_{size}",
+                p99,
+                "ms",
+                None,
+                None,
+                f"<= {GOALS['hashbank_p99_ms']:g} ms (CPU, one thread)",
+                p99 <= GOALS["hashbank_p99_ms"],
+                why=f"{p99 / GOALS['hashbank_p99_ms']:.1f}x the goal",
+            ),
+            Metric(
+                f"hashbank.index_build_s_{size}",
+                run.build_s,
+                "s",
+                None,
+                None,
+                f"<= {GOALS['hashbank_build_s']:g} s (once per warm container)",
+                run.build_s <= GOALS["hashbank_build_s"],
+                why=f"{run.build_s:.1f} s to decode and index {run.entries:,} entries",
+            ),
+        ]
+    return metrics
+
+
 def all_metrics(bench: Bench) -> tuple[list[Metric], dict[str, Any]]:
     r, e = bench.results, bench.errors
     metrics: list[Metric] = []
@@ -364,6 +454,7 @@ def all_metrics(bench: Bench) -> tuple[list[Metric], dict[str, Any]]:
         ("storm", ["storm.case_item_writes", "storm.latency_ratio"], storm_metrics),
         ("rereview", ["rereview.scaling_ratio"], rereview_metrics),
         ("policy", ["policy.decisions_per_s"], policy_metrics),
+        ("hashbank", HASHBANK_NAMES, hashbank_metrics),
     ]
     for name, names, build in sections:
         metrics += build(r[name]) if name in r else not_measured(names, e[name])
@@ -409,6 +500,11 @@ def details(bench: Bench, priced: cost.CostModel | None, priced_further: cost.Co
         "phase_seconds": bench.timings,
         "goals": GOALS,
     }
+    if "hashbank" in r:
+        out["hashbank"] = {
+            "method": hashbank.__doc__.strip() if hashbank.__doc__ else "",
+            **{size: run.summary() for size, run in r["hashbank"].items()},
+        }
     if "cold" in r:
         cold: coldstart.ColdStartResult = r["cold"]
         out["cold_start"] = {
@@ -526,10 +622,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, to try the bench out (not a result)")
     parser.add_argument("--out", type=Path, default=RESULTS, help=f"default: {RESULTS}")
+    parser.add_argument(
+        "--only", help="comma-separated phases (cold, pipeline, overhead, storm, rereview, policy, hashbank)"
+    )
     args = parser.parse_args(argv)
     out: TextIO = os.fdopen(os.dup(1), "w", buffering=1)
     warnings.filterwarnings("ignore", message="No application metrics to publish")
-    bench = Bench(SIZES | (QUICK if args.quick else {}), out)
+    only = set(args.only.split(",")) if args.only else None
+    bench = Bench(SIZES | (QUICK if args.quick else {}), out, only)
     started = time.perf_counter()
     with functions_log_to_file():
         bench.run()
@@ -549,7 +649,7 @@ def main(argv: list[str] | None = None) -> int:
     closing_note(metrics, out)
     bench.say(f"\nwritten: {args.out} (in {extra['elapsed_s']:.0f} s)")
     out.flush()
-    return 1 if bench.errors else 0
+    return 1 if any(e != "not run (--only)" for e in bench.errors.values()) else 0
 
 
 if __name__ == "__main__":

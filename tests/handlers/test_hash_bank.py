@@ -51,9 +51,6 @@ def check(stack: Stack, **signals: Any) -> dict[str, Any]:
 
 
 def entries(stack: Stack) -> list[dict[str, Any]]:
-    from boto3.dynamodb.conditions import Attr
-
-    del Attr
     items: list[dict[str, Any]] = []
     table = stack.table()
     # the test reads the moto table directly (the product never scans)
@@ -358,7 +355,7 @@ def test_admins_disable_or_clear_entries_with_a_reason_recorded_as_an_event(
     assert status == 200, view
     assert view["status"] == "disabled" and view["events"][0]["action"] == "clear"
     assert view["events"][0]["reason"] == "a stock photo" and view["events"][0]["actor"] == "admin-1"
-    status, again, _ = stack.http(
+    status, _, _ = stack.http(
         "case_api/change_bank_entry.json", path_params={"entry_id": entry_id}, body=body, sub="a", groups=["admins"]
     )
     assert status == 409
