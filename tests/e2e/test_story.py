@@ -421,6 +421,10 @@ def test_the_demo_tells_the_whole_story_against_the_stack_and_exits_0(local_stac
     assert "content.hide" in text and "account.lock" in text
     assert "statement_of_reasons" in text and "(email: sent)" in text
     assert "all DLQs are empty" in text
+    # the hash bank chapter: re-upload removed automatically, protected media sent to review, overturn disables
+    assert "opened case" in text and "actioned" in text and "PIM-M1" in text
+    assert "(rules PIM-M3); never removed automatically" in text and "protected_media_matched" not in err.getvalue()
+    assert "disabled (overturned)" in text and "opens no case" in text
     assert "Done: " in text
 
 
