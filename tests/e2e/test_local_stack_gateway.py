@@ -135,6 +135,8 @@ def test_health_lists_every_function_of_the_template(local_stack: LocalStackHand
         "NotificationFunction",
         "CaseApiFunction",
         "ScheduledReviewFunction",
+        "MediaMatchingFunction",
+        "BankIndexFunction",
     }
 
 
