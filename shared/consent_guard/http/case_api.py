@@ -203,7 +203,7 @@ def register_protected_media(media: ProtectedMediaRequest) -> Response[str]:
     tags=["protected media"],
 )
 def list_protected_media() -> Response[str]:
-    return json_response(HTTPStatus.OK, bank_service().list(current_principal(app)))
+    return json_response(HTTPStatus.OK, bank_service().list_protected(current_principal(app)))
 
 
 @app.delete(

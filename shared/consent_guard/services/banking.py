@@ -151,7 +151,7 @@ class BankService:
             pdq_used=bool(entry.signals.pdq) and (entry.signals.pdq_quality or 0) >= hm.pdq_min_quality,
         )
 
-    def list(self, principal: Principal) -> api.ProtectedMediaPage:
+    def list_protected(self, principal: Principal) -> api.ProtectedMediaPage:
         principal.require_person()
         items = self.banks.protected_of(principal.subject)
         return api.ProtectedMediaPage(
