@@ -3,6 +3,7 @@ it in S3, where every warm matching container picks it up. No numpy: the snapsho
 
 from __future__ import annotations
 
+import contextvars
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -33,8 +34,14 @@ def s3_client() -> S3Client:
 
 def build_snapshot(banks: BankRepository) -> tuple[bytes, int]:
     started = utc_now()
+
+    def read(context: contextvars.Context, shard: int) -> list[tuple[str, str]]:
+        # each shard's Queries run in the invocation's context (log keys, instrumentation) on a worker thread
+        return context.run(lambda: list(banks.pdq_shard(shard)))
+
+    contexts = [contextvars.copy_context() for _ in range(PDQ_SHARDS)]
     with ThreadPoolExecutor(max_workers=8) as pool:
-        shards = list(pool.map(lambda shard: list(banks.pdq_shard(shard)), range(PDQ_SHARDS)))
+        shards = list(pool.map(read, contexts, range(PDQ_SHARDS)))
     entries = [pair for shard in shards for pair in shard]
     return encode(entries, watermark=started - WATERMARK_MARGIN, built_at=utc_now()), len(entries)
 
