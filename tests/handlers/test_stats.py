@@ -11,12 +11,14 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 import time_machine
 
 from consent_guard.services.stats import RELATIVE_ERROR, exact_quantile
 from tests.conftest import load_event
 from tests.handlers.conftest import Stack
 from tests.handlers.test_cases import MOD, _appeal, _case, _decide, _decide_appeal, _reporter_appeal
+from tests.handlers.test_hash_bank import original, removed  # noqa: F401 - fixtures
 
 STATS = "case_api/get_stats.json"
 D1 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -271,3 +273,27 @@ def test_a_redelivered_stats_effect_never_counts_twice(stack: Stack) -> None:
     assert repository.add("case:c_y:1:stats", rows, D1) is True
     day = repository.daily(D1.date(), D1.date())
     assert day["2026-11-02"]["notices"] == {"total": 2, "category:private_media": 2}
+
+
+@pytest.mark.usefixtures("removed")  # a moderator removed intimate media: its photo is banked
+def test_hash_matches_count_as_own_detection_and_their_reversals_as_the_banks_error_rate(stack: Stack) -> None:
+    from consent_guard.ids import case_id_for
+    from tests.handlers.test_hash_bank import put_post, run_all
+    from tests.hashing import photo, reencoded_and_resized, signals_of
+
+    put_post(stack, "post-2", "user-carol", [signals_of(reencoded_and_resized(photo(7)))], is_reshare=True)
+    run_all(stack)
+    matched = case_id_for("post-2", "intimate_media")
+    view = _case(stack, matched)
+    assert view["case"]["state"] == "actioned" and view["decision"]["automated"]
+    assert _appeal(stack, matched, "user-carol")[0] == 200
+    version = _case(stack, matched, sub="app-1", groups=["appeals"])["case"]["version"]
+    assert _decide_appeal(stack, matched, version, "overturn", "PIM-10")[0] == 200
+    run_all(stack)
+
+    (total,) = _stats(stack, group_by="total")["periods"]
+    assert total["notices"]["by_source"] == {"own_detection": 1, "person": 1}
+    assert total["decisions"]["hash_match"] == 1 and total["decisions"]["automated"] == 1
+    a = total["appeals"]
+    assert (a["hash_match_decided"], a["hash_match_reversed"], a["hash_match_reversal_rate"]) == (1, 1, 1.0)
+    assert (a["automated_decided"], a["automated_reversed"]) == (1, 1)

@@ -108,9 +108,8 @@ def notice_source(report: Report) -> str:
 
 
 def is_hash_match(case: Case) -> bool:
-    """A decision on a hash-bank match (own detection)."""
-    decision = case.decision
-    return decision is not None and any(r.startswith("hash") for r in decision.rule_ids)
+    """A case opened by a hash-bank match (own detection, services/matching.py)."""
+    return case.detection is not None
 
 
 def pending_since(case: Case | None) -> tuple[str, datetime] | None:
@@ -180,6 +179,11 @@ def change_rows(change: CaseChange, before: Case | None, notices: Iterable[Repor
     case = change.case
     for report in notices:
         notice_rows(rows, report)
+    if before is None and is_hash_match(case):
+        # opened by our own detection: counted with the notices, by its own source (Art. 15(1)(c))
+        rows.add(case.created_at, "notices", "total")
+        rows.add(case.created_at, "notices", f"category:{case.category.value}")
+        rows.add(case.created_at, "notices", "source:own_detection")
     for event in change.events:
         at, data = event.at, event.data
         if event.type == EventType.EVALUATED:
