@@ -189,7 +189,9 @@ class Bench:
             "stats",
             f"statistics: cost per counted event after {s['stats_small']:,} vs {s['stats_large']:,} events, "
             f"{s['stats_rounds']} paired windows of {s['stats_window']}",
-            lambda: stats_bench.stats_cost(s["stats_small"], s["stats_large"], s["stats_rounds"], s["stats_window"]),
+            lambda: stats_bench.stats_cost(
+                s["stats_small"], s["stats_large"], s["stats_rounds"], s["stats_window"], self.recorder
+            ),
         )
         self.phase(
             "hashbank",

@@ -164,17 +164,21 @@ class _Table:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def window(self, count: int) -> Window:
-        self.recorder.reset()
-        self.recorder.keep_calls = True
+        first = len(self.recorder.calls)
+        keep, self.recorder.keep_calls = self.recorder.keep_calls, True
+        self.recorder.take()
         with self.recorder.labelled("stats"):
             self.add(count)
         _, cpu, _ = self.recorder.take()
-        calls = self.recorder.calls
-        self.recorder.keep_calls = False
+        calls = self.recorder.calls[first:]
+        del self.recorder.calls[first:]
+        self.recorder.keep_calls = keep
         return Window(count, len(calls), sum(c.capacity.total_write_units for c in calls if c.capacity), cpu)
 
 
-def stats_cost(small: int = 1_000, large: int = 100_000, rounds: int = 10, window: int = 100) -> StatsCost:
+def stats_cost(
+    small: int = 1_000, large: int = 100_000, rounds: int = 10, window: int = 100, recorder: Recorder | None = None
+) -> StatsCost:
     """`small` events added one by one to one table, the state `large` events leave loaded into another (checked
     against adds at the small size), then `rounds` paired windows of `window` events added to each."""
     import boto3
@@ -184,8 +188,10 @@ def stats_cost(small: int = 1_000, large: int = 100_000, rounds: int = 10, windo
     from local.template import create_resources, resources
 
     moto_adapt.apply()  # O(items touched) transactions, as the local stack runs them
-    recorder = Recorder()
-    recorder.install()  # before the session: its clients carry the hooks
+    if recorder is None:  # the bench's own recorder (one per process: its hooks share the call's context)
+        recorder = Recorder()
+        recorder.install()  # before the session: its clients carry the hooks
+    meter = recorder.meter
     with mock_aws():
         session = boto3.Session(region_name="eu-west-1")
         name = create_resources(session).tables["ConsentGuardTable"]
@@ -211,7 +217,10 @@ def stats_cost(small: int = 1_000, large: int = 100_000, rounds: int = 10, windo
             raise AssertionError("loaded items differ from added ones: the large table would not be what adds leave")
         tables[1].load(large)
         windows: tuple[list[Window], list[Window]] = ([], [])
-        for r in range(rounds):
-            for which in (0, 1) if r % 2 == 0 else (1, 0):  # neither always goes first
-                windows[which].append(tables[which].window(window))
+        try:
+            for r in range(rounds):
+                for which in (0, 1) if r % 2 == 0 else (1, 0):  # neither always goes first
+                    windows[which].append(tables[which].window(window))
+        finally:
+            recorder.meter = meter
         return StatsCost(small, large, fill, windows[0], windows[1])
