@@ -22,6 +22,7 @@ from bench.coldstart import BUILD, ColdStartResult, check_build, host_layer, qua
 # name -> code executed in the child (after the set's earlier pieces)
 PIECES: dict[str, str] = {
     "boto3": 'import boto3\nboto3.client("dynamodb")',
+    "botocore": 'import botocore.session\nbotocore.session.get_session().create_client("dynamodb")',
     "botocore-sqs": 'import botocore.session\nbotocore.session.get_session().create_client("sqs")',
     "pydantic": "import pydantic\nclass _M(pydantic.BaseModel):\n    x: int\n_M(x=1)",
     "stdlib-logging": "import logging, json\nlogging.getLogger('x').addHandler(logging.StreamHandler())",
@@ -54,6 +55,17 @@ SETS: dict[str, list[str]] = {
         "openapi-validation",
         "models.domain",
         "jinja2",
+    ],
+    # what a consumer (evaluation) is made of, on botocore as the product now is
+    "consumer": [
+        "botocore",
+        "pydantic",
+        "powertools-logger-metrics",
+        "models.tdb",
+        "models.domain",
+        "models.items",
+        "policy.engine",
+        "repository",
     ],
     "models": ["pydantic", "boto3", "models.tdb", "models.domain", "models.items", "models.api", "policy.engine"],
 }
