@@ -37,6 +37,19 @@ PIECES: dict[str, str] = {
         "APIGatewayHttpResolver(enable_validation=True)"
     ),
     "jinja2": "import jinja2",
+    # boto3's own import (with s3transfer) on top of botocore: what the product paid before it used botocore
+    "boto3-import": "import boto3\nimport boto3.dynamodb.types",
+    # what eager model construction cost before defer_build: every model schema of the shared modules built
+    "eager-schemas": (
+        "import pydantic\n"
+        "from consent_guard.models import domain, effects, messages, tdb\n"
+        "from consent_guard.policy import document\n"
+        "for module in (domain, effects, messages, tdb, document):\n"
+        "    for value in list(vars(module).values()):\n"
+        "        own = getattr(value, '__module__', '') == module.__name__\n"
+        "        if own and isinstance(value, type) and issubclass(value, pydantic.BaseModel):\n"
+        "            value.model_rebuild(force=True)"
+    ),
     "models.api": "import consent_guard.models.api",
     "models.domain": "import consent_guard.models.domain",
     "models.items": "import consent_guard.models.items",
@@ -66,6 +79,16 @@ SETS: dict[str, list[str]] = {
         "models.items",
         "policy.engine",
         "repository",
+    ],
+    # what issue 18's two product changes saved, on top of an evaluation's graph
+    "changes": [
+        "botocore",
+        "pydantic",
+        "powertools-logger-metrics",
+        "repository",
+        "policy.engine",
+        "boto3-import",
+        "eager-schemas",
     ],
     "models": ["pydantic", "boto3", "models.tdb", "models.domain", "models.items", "models.api", "policy.engine"],
 }
