@@ -29,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
@@ -196,6 +196,40 @@ def host_layer(result: ColdStartResult) -> Iterator[Path]:
             for dist in (d for d in layer_dists if d.split("-")[0].lower() == package.lower().replace("-", "_")):
                 if dist not in site_dists:
                     result.warnings.append(f"{dist} of the layer is not the venv's version")
+        yield overlay
+
+
+@contextmanager
+def host_function(function_dir: Path, result: ColdStartResult) -> Iterator[Path]:
+    """A function directory as this machine can load it: a package of the function's own requirements with
+    compiled extensions for another architecture (numpy in the media matcher) is replaced, whole, by this venv's
+    copy of the same version (its .libs directory too); the function's own code stays the built artifact."""
+    if platform.machine() in ("aarch64", "arm64"):
+        yield function_dir
+        return
+    host_suffix = EXTENSION_SUFFIXES[0]
+    foreign = [p for p in function_dir.rglob("*.so") if not p.name.endswith(host_suffix)]
+    packages = {p.relative_to(function_dir).parts[0] for p in foreign}
+    if not packages:
+        yield function_dir
+        return
+    site = site_packages()
+    with tempfile.TemporaryDirectory(prefix="cg-bench-fn-") as tmp:
+        overlay = Path(tmp) / function_dir.name
+        overlay.mkdir()
+        replaced = {*packages, *(f"{p}.libs" for p in packages)}
+        for entry in function_dir.iterdir():
+            if entry.name not in replaced:
+                (overlay / entry.name).symlink_to(entry)
+        for name in sorted(replaced):
+            if (site / name).is_dir():
+                shutil.copytree(site / name, overlay / name, symlinks=True)
+        site_dists = {d.name for d in site.glob("*.dist-info")}
+        for package in sorted(packages):
+            dists = [d.name for d in function_dir.glob("*.dist-info") if d.name.split("-")[0].lower() == package]
+            if any(d not in site_dists for d in dists):
+                result.warnings.append(f"{function_dir.name}: {dists} is not the venv's version")
+            result.substitutions.append(f"{function_dir.name}/{package} (whole package) -> this venv's copy")
         yield overlay
 
 
@@ -424,8 +458,9 @@ def measure(
     result = ColdStartResult(rounds=rounds, memory_mb=memory_sizes(), functions=template_functions())
     pipeline = Pipeline()
     try:
-        with host_layer(result) as layer:
-            _rounds(pipeline, layer, result, rounds, memory_requests, no_bytecode_runs, log)
+        with host_layer(result) as layer, ExitStack() as stack:
+            function_dirs = {fn: stack.enter_context(host_function(BUILD / fn, result)) for fn in result.functions}
+            _rounds(pipeline, layer, function_dirs, result, rounds, memory_requests, no_bytecode_runs, log)
     finally:
         pipeline.stop()
     for name, samples in result.samples.items():
@@ -441,6 +476,7 @@ def measure(
 def _rounds(
     pipeline: Pipeline,
     layer: Path,
+    function_dirs: dict[str, Path],
     result: ColdStartResult,
     rounds: int,
     memory_requests: int,
@@ -459,7 +495,7 @@ def _rounds(
     def child(function: str, events: list[dict[str, Any]]) -> dict[str, Any]:
         """The function's cold start and its own baseline, next to each other, in alternating order."""
         nonlocal order
-        fn_dir = BUILD / function
+        fn_dir = function_dirs[function]
         env = pipeline.child_environment(function, result.memory_mb[function], fn_dir)
         order += 1
         if order % 2:
@@ -526,7 +562,7 @@ def _rounds(
             )
         )
     for function in JUDGED if no_bytecode_runs else ():
-        fn_dir = BUILD / function
+        fn_dir = function_dirs[function]
         with without_bytecode(fn_dir, layer) as (plain_fn, plain_layer):
             env = pipeline.child_environment(function, result.memory_mb[function], plain_fn)
             runs = [

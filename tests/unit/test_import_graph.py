@@ -21,7 +21,7 @@ from local.template import load_template
 ROOT = Path(__file__).resolve().parents[2]
 SITE = next(p for p in sys.path if p.endswith("site-packages"))
 
-HTTP = {"report_intake", "case_api"}
+HTTP = {"report_intake", "case_api", "media_matching"}
 # module (or package) -> the only functions that may load it
 ONLY_IN: dict[str, set[str]] = {
     # template rendering: only the function that renders emails
