@@ -10,6 +10,7 @@ from collections import Counter
 import pytest
 
 from bench.awscalls import Capacity, Index, TableShape, item_size, payload_chunks, read_capacity, write_capacity
+from bench.coldstart import SPREAD_LIMIT, ColdStartResult, quartiles
 from bench.cost import PRICES, model
 from bench.report import Metric, closing_note, table
 from bench.scenarios import FunctionUsage, PipelineRun, percentile
@@ -128,3 +129,34 @@ def test_results_json_has_the_issue_schema_and_no_nan() -> None:
     closing_note(metrics, out)
     assert "not measured - boom" in out.getvalue()
     assert not math.isnan(metrics[0].value)
+
+
+def _cold(ratios_and_cpu: list[tuple[float, float]]) -> ColdStartResult:
+    """A result whose one function ran at the given (function ms, baseline ms) per round."""
+    from bench.coldstart import Sample
+
+    def sample(cpu: float) -> Sample:
+        return Sample(cpu, cpu, cpu, cpu, 50.0, 0, [], [])
+
+    result = ColdStartResult(rounds=len(ratios_and_cpu), memory_mb={"F": 256}, functions={"F": "f"})
+    result.samples["F"] = [sample(f) for f, _ in ratios_and_cpu]
+    result.baselines["F"] = [sample(b) for _, b in ratios_and_cpu]
+    return result
+
+
+def test_cold_start_is_judged_on_the_median_of_paired_ratios() -> None:
+    # the baseline moves with the load and the function with it: the paired ratio stays 1.4, the medians' ratio not
+    rounds = [(140.0 * k, 100.0 * k) for k in (1, 3, 1, 2, 5, 1, 4, 2, 1, 3, 2)]
+    paired = _cold(rounds).paired("F")
+    assert paired.median == pytest.approx(1.4)
+    assert paired.iqr == pytest.approx((1.4, 1.4))
+    assert paired.judgeable
+
+
+def test_a_wide_spread_cannot_be_judged() -> None:
+    rounds = [(f, 100.0) for f in (100.0, 150.0, 200.0, 120.0, 180.0, 140.0, 160.0)]
+    paired = _cold(rounds).paired("F")
+    low, high = quartiles([r[0] / 100 for r in rounds])
+    assert paired.iqr == (low, high)
+    assert paired.spread > SPREAD_LIMIT
+    assert not paired.judgeable

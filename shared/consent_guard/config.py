@@ -13,7 +13,7 @@ from consent_guard.models.tdb import EEA_COUNTRIES, AccountType
 
 
 class _Env(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="ignore", populate_by_name=True)
 
 
 class IntakeSettings(_Env):

@@ -8,12 +8,11 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel
 
+from consent_guard import aws
 from consent_guard.errors import StorageUnavailable
-from consent_guard.repository import SDK_CONFIG
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
@@ -23,17 +22,20 @@ if TYPE_CHECKING:
 
 @cache
 def sqs_client() -> SQSClient:
-    return boto3.client("sqs", config=SDK_CONFIG)
+    client: SQSClient = aws.client("sqs")
+    return client
 
 
 @cache
 def events_client() -> EventBridgeClient:
-    return boto3.client("events", config=SDK_CONFIG)
+    client: EventBridgeClient = aws.client("events")
+    return client
 
 
 @cache
 def ses_client() -> SESV2Client:
-    return boto3.client("sesv2", config=SDK_CONFIG)
+    client: SESV2Client = aws.client("sesv2")
+    return client
 
 
 class DeliveryFailed(Exception):

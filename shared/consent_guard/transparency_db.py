@@ -17,11 +17,10 @@ from functools import cache
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from consent_guard import aws
 from consent_guard.observability import logger
-from consent_guard.repository import SDK_CONFIG
 
 USER_AGENT = "consent-guard-statement-submitter/1"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -62,7 +61,7 @@ def http_transport(
 
 @cache
 def ssm_client() -> Any:
-    return boto3.client("ssm", config=SDK_CONFIG)
+    return aws.client("ssm")
 
 
 @cache

@@ -10,13 +10,12 @@ from datetime import timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-import boto3
-
+from consent_guard import aws
 from consent_guard.clock import utc_now
 from consent_guard.config import indexer_settings
 from consent_guard.matching.snapshot import SNAPSHOT_KEY, encode
 from consent_guard.observability import MetricUnit, logger, metrics
-from consent_guard.repository import SDK_CONFIG, CaseRepository
+from consent_guard.repository import CaseRepository
 from consent_guard.repository.bank import PDQ_SHARDS, BankRepository
 
 if TYPE_CHECKING:
@@ -29,7 +28,8 @@ WATERMARK_MARGIN = timedelta(minutes=5)
 
 @cache
 def s3_client() -> S3Client:
-    return boto3.client("s3", config=SDK_CONFIG)
+    client: S3Client = aws.client("s3")
+    return client
 
 
 def build_snapshot(banks: BankRepository) -> tuple[bytes, int]:

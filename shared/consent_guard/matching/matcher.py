@@ -68,11 +68,9 @@ class PdqMatcher:
     @property
     def s3(self) -> S3Client:
         if self._s3 is None:
-            import boto3
+            from consent_guard import aws
 
-            from consent_guard.repository import SDK_CONFIG
-
-            self._s3 = boto3.client("s3", config=SDK_CONFIG)
+            self._s3 = aws.client("s3")
         return self._s3
 
     # ------------------------------------------------------------ the snapshot and the delta

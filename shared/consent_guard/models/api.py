@@ -24,11 +24,13 @@ Locale = Literal["en", "de"]
 
 
 class Request(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True, str_strip_whitespace=True)
+    model_config = ConfigDict(
+        defer_build=True, extra="forbid", frozen=True, hide_input_in_errors=True, str_strip_whitespace=True
+    )
 
 
 class Response(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
 
 class AttestationsIn(Request):

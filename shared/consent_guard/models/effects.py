@@ -25,7 +25,7 @@ PAGED_KINDS = frozenset({EffectKind.NOTIFY_REPORTERS, EffectKind.COUNT_UNFOUNDED
 
 
 class Effect(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     kind: EffectKind
     effect_id: str = Field(min_length=1)
@@ -35,7 +35,7 @@ class Effect(BaseModel):
 class OutboxReady(BaseModel):
     """The message on the effects queue: an outbox item to deliver (the item holds the effects and the progress)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     type: Literal["outbox_ready"] = "outbox_ready"
     outbox_id: str = Field(min_length=1, max_length=512)
@@ -45,7 +45,7 @@ class Outbox(BaseModel):
     """The effects of one change, stored as one item with the change. `outbox_id` is stable for the change (a
     case's id and new version, a report's id, ...): the same change never writes two outbox items."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     outbox_id: str
     effects: tuple[Effect, ...] = ()

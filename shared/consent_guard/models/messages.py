@@ -10,7 +10,7 @@ from consent_guard.models.domain import NotificationKind
 
 
 class Message(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
 
 class ReportSubmitted(Message):

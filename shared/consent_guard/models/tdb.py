@@ -226,7 +226,9 @@ def _in_range(value: date, low: date | None, high: date, field: str) -> date:
 class Statement(BaseModel):
     """One statement of reasons as the database accepts it. Dates are serialised as YYYY-MM-DD."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True, use_enum_values=False)
+    model_config = ConfigDict(
+        defer_build=True, extra="forbid", frozen=True, hide_input_in_errors=True, use_enum_values=False
+    )
 
     decision_visibility: list[DecisionVisibility] | None = None
     decision_visibility_other: Text500 | None = None
@@ -352,7 +354,7 @@ def _exactly_when(value: object, condition: bool, name: str, when: str) -> None:
 class StatementBatch(BaseModel):
     """The body of POST /api/v1/statements: 1 to 100 statements."""
 
-    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", hide_input_in_errors=True)
 
     statements: list[Statement] = Field(min_length=1, max_length=BATCH_MAX)
 
@@ -366,7 +368,7 @@ class SubmissionStatus(StrEnum):
 class PendingStatement(BaseModel):
     """A statement owed to the database, stored with the decision that owes it (PK CASE#<case>, SK STATEMENT#<seq>)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True, hide_input_in_errors=True)
 
     case_id: str
     seq: int = Field(ge=1)  # the enforcement event's sequence number: one statement per restricting decision

@@ -22,7 +22,7 @@ POLICY_FILE = Path(__file__).with_name("private_information.json")
 
 
 class Doc(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, strict=True, extra="forbid", frozen=True)
 
 
 ProvisionId = Annotated[str, Field(pattern=r"^PIM-[A-Z]?[0-9]+$")]

@@ -39,7 +39,7 @@ Text = Annotated[str, Field(min_length=1)]
 
 
 class _Doc(BaseModel):
-    model_config = ConfigDict(strict=False, extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, strict=False, extra="forbid", frozen=True)
 
 
 class CategoryMapping(_Doc):

@@ -10,25 +10,17 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-import boto3
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from consent_guard import aws
+from consent_guard.aws import SDK_CONFIG as SDK_CONFIG
 from consent_guard.cursors import InvalidCursor as InvalidCursor  # the one the HTTP layer maps to 400
 from consent_guard.errors import DomainError, StorageUnavailable, VersionConflict
 from consent_guard.models import items as it
+from consent_guard.repository.attributes import deserialize, serialize
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-
-# Bounded, explicit retries: botocore's default mode is still "legacy" (10 attempts for DynamoDB).
-SDK_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 4},
-    connect_timeout=2,
-    read_timeout=5,
-    tcp_keepalive=True,
-)
 
 _RETRYABLE = frozenset(
     {
@@ -42,21 +34,19 @@ _RETRYABLE = frozenset(
     }
 )
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
-
 
 @cache
 def dynamodb_client() -> DynamoDBClient:
-    return boto3.client("dynamodb", config=SDK_CONFIG)
+    client: DynamoDBClient = aws.client("dynamodb")
+    return client
 
 
 def _av(item: it.Item) -> dict[str, Any]:
-    return {k: _serializer.serialize(v) for k, v in item.items() if v is not None}
+    return {k: serialize(v) for k, v in item.items() if v is not None}
 
 
 def _py(item: dict[str, Any]) -> it.Item:
-    return {k: _deserializer.deserialize(v) for k, v in item.items()}
+    return {k: deserialize(v) for k, v in item.items()}
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,12 @@ import hashlib
 import json
 import os
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from consent_guard.auth import Group, Principal
 from consent_guard.clock import Clock, utc_now
 from consent_guard.errors import Conflict, TooManyRequests
 from consent_guard.ids import _b32
-from consent_guard.models import api
 from consent_guard.models.domain import (
     Bank,
     BankEntry,
@@ -28,6 +28,9 @@ from consent_guard.observability import MetricUnit, logger, metrics
 from consent_guard.policy import Policy, load_policy
 from consent_guard.repository import CaseRepository
 from consent_guard.repository.bank import BankChange, BankRepository, ProtectedLimit
+
+if TYPE_CHECKING:  # the API models are the case API's: evaluation imports this module for decision_bank_change
+    from consent_guard.models import api
 
 
 def entry_id_for(bank: Bank, case_id: str, decided_at: datetime, media_id: str) -> str:
@@ -108,6 +111,8 @@ class BankService:
     # ------------------------------------------------------------ people protect their own media
 
     def register(self, principal: Principal, request: api.ProtectedMediaRequest) -> api.ProtectedMediaView:
+        from consent_guard.models import api
+
         principal.require_person()
         now = self.clock()
         hm = self.policy.hash_matching
@@ -152,6 +157,8 @@ class BankService:
         )
 
     def list_protected(self, principal: Principal) -> api.ProtectedMediaPage:
+        from consent_guard.models import api
+
         principal.require_person()
         items = self.banks.protected_of(principal.subject)
         return api.ProtectedMediaPage(
@@ -222,6 +229,8 @@ def _json_list(value: object) -> list[str]:
 
 
 def _entry_view(entry: BankEntry, events: list[dict[str, object]]) -> api.BankEntryView:
+    from consent_guard.models import api
+
     return api.BankEntryView(
         entry_id=entry.entry_id,
         bank=entry.bank.value,

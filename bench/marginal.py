@@ -1,0 +1,171 @@
+"""Marginal cold-start cost of one piece, by difference: `python -m bench.marginal [--function F] [PIECE ...]`.
+
+`-X importtime` charges a shared dependency to whichever module imports it first, so it cannot say what one piece
+costs. This tool measures it the way the goal is judged: fresh `python -I -S -B` children on the built artifact
+(bench/coldstart_child.py, mode `code`), CPU time, paired round by round. Each round runs, in alternating order,
+a child that executes every piece of the set ("with") and one that executes every piece but the one measured
+("without"); the marginal cost is the median of the per-round differences, with its interquartile range. So each
+figure is what that piece adds on top of all the others - what removing it from a function would save.
+
+Run `make build` first. Pieces are named snippets (PIECES); `--list` shows them, `--set` chooses a set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from dataclasses import dataclass
+
+from bench.coldstart import BUILD, ColdStartResult, check_build, host_layer, quartiles, run_child, site_packages
+
+# name -> code executed in the child (after the set's earlier pieces)
+PIECES: dict[str, str] = {
+    "boto3": 'import boto3\nboto3.client("dynamodb")',
+    "botocore": 'import botocore.session\nbotocore.session.get_session().create_client("dynamodb")',
+    "botocore-sqs": 'import botocore.session\nbotocore.session.get_session().create_client("sqs")',
+    "pydantic": "import pydantic\nclass _M(pydantic.BaseModel):\n    x: int\n_M(x=1)",
+    "stdlib-logging": "import logging, json\nlogging.getLogger('x').addHandler(logging.StreamHandler())",
+    "powertools-logger-metrics": (
+        "from aws_lambda_powertools import Logger, Metrics\nLogger(service='s')\nMetrics(namespace='n', service='s')"
+    ),
+    "powertools-resolver": (
+        "from aws_lambda_powertools.event_handler import APIGatewayHttpResolver\nAPIGatewayHttpResolver()"
+    ),
+    "openapi-validation": (
+        "from aws_lambda_powertools.event_handler import APIGatewayHttpResolver\n"
+        "APIGatewayHttpResolver(enable_validation=True)"
+    ),
+    "jinja2": "import jinja2",
+    # boto3's own import (with s3transfer) on top of botocore: what the product paid before it used botocore
+    "boto3-import": "import boto3\nimport boto3.dynamodb.types",
+    # what eager model construction cost before defer_build: every model schema of the shared modules built
+    "eager-schemas": (
+        "import pydantic\n"
+        "from consent_guard.models import domain, effects, messages, tdb\n"
+        "from consent_guard.policy import document\n"
+        "for module in (domain, effects, messages, tdb, document):\n"
+        "    for value in list(vars(module).values()):\n"
+        "        own = getattr(value, '__module__', '') == module.__name__\n"
+        "        if own and isinstance(value, type) and issubclass(value, pydantic.BaseModel):\n"
+        "            value.model_rebuild(force=True)"
+    ),
+    "models.api": "import consent_guard.models.api",
+    "models.domain": "import consent_guard.models.domain",
+    "models.items": "import consent_guard.models.items",
+    "models.tdb": "import consent_guard.models.tdb",
+    "policy.engine": "import consent_guard.policy.engine",
+    "repository": "import consent_guard.repository",
+}
+SETS: dict[str, list[str]] = {
+    # the issue's list: the pieces an HTTP function is made of
+    "http": [
+        "pydantic",
+        "boto3",
+        "stdlib-logging",
+        "powertools-logger-metrics",
+        "powertools-resolver",
+        "openapi-validation",
+        "models.domain",
+        "jinja2",
+    ],
+    # what a consumer (evaluation) is made of, on botocore as the product now is
+    "consumer": [
+        "botocore",
+        "pydantic",
+        "powertools-logger-metrics",
+        "models.tdb",
+        "models.domain",
+        "models.items",
+        "policy.engine",
+        "repository",
+    ],
+    # what issue 18's two product changes saved, on top of an evaluation's graph
+    "changes": [
+        "botocore",
+        "pydantic",
+        "powertools-logger-metrics",
+        "repository",
+        "policy.engine",
+        "boto3-import",
+        "eager-schemas",
+    ],
+    "models": ["pydantic", "boto3", "models.tdb", "models.domain", "models.items", "models.api", "policy.engine"],
+}
+
+
+@dataclass(frozen=True)
+class Marginal:
+    piece: str
+    deltas_ms: list[float]  # per round: with - without, CPU ms
+    with_ms: list[float]
+
+    @property
+    def median(self) -> float:
+        return float(statistics.median(self.deltas_ms))
+
+    @property
+    def iqr(self) -> tuple[float, float]:
+        return quartiles(self.deltas_ms)
+
+
+def _code(pieces: list[str]) -> str:
+    return "\n".join(PIECES[p] for p in pieces) or "pass"
+
+
+def measure(pieces: list[str], rounds: int, function: str, log: object = print) -> list[Marginal]:
+    check_build()
+    result = ColdStartResult(rounds=rounds, memory_mb={})
+    fn_dir = BUILD / function
+    env = {"PATH": "/usr/bin:/bin", "AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "eu-west-1"}
+    env |= {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "HOME": str(BUILD)}
+    deltas: dict[str, list[float]] = {p: [] for p in pieces}
+    withs: dict[str, list[float]] = {p: [] for p in pieces}
+    with host_layer(result) as layer:
+        path = [fn_dir, layer] if function != "venv" else [site_packages()]
+        n = 0
+        for i in range(rounds):
+            for piece in pieces:
+                rest = [p for p in pieces if p != piece]
+                n += 1
+                runs = [("with", pieces), ("without", rest)]
+                if n % 2:
+                    runs.reverse()
+                cpu = {
+                    label: run_child("code", path, env, code=_code(chosen))["import_cpu_ms"] for label, chosen in runs
+                }
+                deltas[piece].append(cpu["with"] - cpu["without"])
+                withs[piece].append(cpu["with"])
+            if callable(log):
+                log(f"  round {i + 1}/{rounds}: " + ", ".join(f"{p} {deltas[p][-1]:+.0f}" for p in pieces))
+    return [Marginal(p, deltas[p], withs[p]) for p in pieces]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.marginal", description=__doc__)
+    parser.add_argument("pieces", nargs="*", help="pieces of the set (default: --set)")
+    parser.add_argument("--set", default="http", choices=sorted(SETS))
+    parser.add_argument("--rounds", type=int, default=21)
+    parser.add_argument("--function", default="ReportIntakeFunction", help="whose build directory is on sys.path")
+    parser.add_argument("--list", action="store_true")
+    args = parser.parse_args(argv)
+    if args.list:
+        for name, code in PIECES.items():
+            sys.stdout.write(f"{name}: {code!r}\n")
+        return 0
+    pieces = args.pieces or SETS[args.set]
+    unknown = [p for p in pieces if p not in PIECES]
+    if unknown:
+        parser.error(f"unknown pieces {unknown}; --list shows them")
+    results = measure(pieces, args.rounds, args.function, log=lambda m: sys.stdout.write(m + "\n"))
+    total = statistics.median(results[0].with_ms)
+    sys.stdout.write(f"\nmarginal CPU cost on top of the rest of the set ({args.rounds} paired rounds; ")
+    sys.stdout.write(f"whole set {total:.0f} ms):\n")
+    for m in results:
+        low, high = m.iqr
+        sys.stdout.write(f"  {m.piece:<28} {m.median:+7.1f} ms   IQR {low:+.1f} .. {high:+.1f}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

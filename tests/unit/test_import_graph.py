@@ -1,0 +1,114 @@
+"""Each function's import graph, as Lambda's Init phase builds it: what a function imports is its cold start
+(docs/benchmarks.md), so a module it must not load fails here, in `make test`, not months later in `make bench`.
+
+Every function of template.yaml is imported in a fresh interpreter (`-I -S`: no site customisation; sys.path is
+the function's folder, shared/ - the layer - and this venv's site-packages, as /var/task and /opt/python), and
+its sys.modules is checked against the rules below. The ratio itself is measured in `make bench`.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from local.template import load_template
+
+ROOT = Path(__file__).resolve().parents[2]
+SITE = next(p for p in sys.path if p.endswith("site-packages"))
+
+HTTP = {"report_intake", "case_api", "media_matching"}
+# module (or package) -> the only functions that may load it
+ONLY_IN: dict[str, set[str]] = {
+    # template rendering: only the function that renders emails
+    "jinja2": {"notification"},
+    "markupsafe": {"notification"},
+    # the HTTP resolver, its OpenAPI validation and the routes: only the HTTP functions
+    "aws_lambda_powertools.event_handler": HTTP,
+    "consent_guard.http": HTTP,
+    "consent_guard.models.api": HTTP,
+    # image hashing: only the media matcher
+    "numpy": {"media_matching"},
+    "PIL": {"media_matching"},
+    "pdqhash": {"media_matching"},
+    # the consumers' batch plumbing and the scheduled jobs stay out of the HTTP functions and vice versa
+    "consent_guard.consumers": {
+        "policy_evaluation",
+        "notification",
+        "effects",
+        "scheduled_review",
+        "statement_submitter",
+        "media_matching",
+        "bank_index",
+    },
+}
+# never in any function: boto3 (and its resource layer and s3transfer: we use botocore clients), test tooling;
+# asyncio comes with the powertools event handler package, so the HTTP functions only
+NOWHERE = {"boto3", "s3transfer", "moto", "pytest", "mypy_boto3_dynamodb", "mypy_boto3_sqs", "asyncio"}
+NOWHERE_BUT_HTTP = {"asyncio"}
+
+
+def functions() -> dict[str, str]:
+    found = {}
+    for logical_id, resource in load_template()["Resources"].items():
+        if resource.get("Type") == "AWS::Serverless::Function":
+            found[logical_id] = str(resource["Properties"]["CodeUri"]).rstrip("/").split("/")[-1]
+    return found
+
+
+_PROBE = """
+import json, sys
+sys.path[:0] = sys.argv[1:4]
+import app
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+@cache
+def loaded(folder: str) -> frozenset[str]:
+    env = {"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "eu-west-1", "AWS_REGION": "eu-west-1"}
+    proc = subprocess.run(  # noqa: S603 - this interpreter, our own probe
+        [sys.executable, "-I", "-S", "-B", "-c", _PROBE, str(ROOT / "functions" / folder), str(ROOT / "shared"), SITE],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return frozenset(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def _hits(modules: frozenset[str], package: str) -> list[str]:
+    return sorted(m for m in modules if m == package or m.startswith(package + "."))
+
+
+def test_every_function_has_a_folder() -> None:
+    assert set(functions().values()) <= {p.name for p in (ROOT / "functions").iterdir() if p.is_dir()}
+
+
+@pytest.mark.parametrize("folder", sorted(set(functions().values())))
+def test_import_graph(folder: str) -> None:
+    modules = loaded(folder)
+    assert "consent_guard" in modules, "the probe did not import the product"
+    problems = []
+    for package, allowed in ONLY_IN.items():
+        if folder not in allowed and _hits(modules, package):
+            problems.append(f"{package} (only {sorted(allowed)} may load it): {_hits(modules, package)[:3]}")
+    for package in NOWHERE - (NOWHERE_BUT_HTTP if folder in HTTP else set()):
+        if _hits(modules, package):
+            problems.append(f"{package} (no function may load it): {_hits(modules, package)[:3]}")
+    assert not problems, f"{folder} imports what it must not:\n  " + "\n  ".join(problems)
+
+
+def test_the_guard_can_fail() -> None:
+    """The rules see what they are about: the notification function really loads jinja2, the HTTP ones the
+    resolver, and a probe of a function that imported boto3 would be caught."""
+    assert _hits(loaded("notification"), "jinja2")
+    assert _hits(loaded("report_intake"), "aws_lambda_powertools.event_handler")
+    assert _hits(frozenset({"boto3", "boto3.session"}), "boto3") == ["boto3", "boto3.session"]
+    assert not _hits(frozenset({"boto3x"}), "boto3")
