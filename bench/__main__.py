@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
-from bench import coldstart, cost, hashbank, policy_bench, scenarios, soak, tdb_bench
+from bench import coldstart, cost, hashbank, policy_bench, scenarios, soak, stats_bench, tdb_bench
 from bench.awscalls import Recorder
 from bench.driver import FUNCTIONS
 from bench.report import Metric, closing_note, ratio, table, write_results
@@ -42,6 +42,7 @@ GOALS = {
     "soak_p99_ratio": 1.2,
     "soak_rss_mb_per_1k": 20.0,
     "journal_cost_ratio": 1.1,
+    "stats_cost_ratio": 1.2,  # issue 17: cost per counted event after 100k events over after 1k
     "hashbank_recall": 1.0,  # every planted neighbour within distance 31
     "hashbank_p99_ms": 50.0,  # lookup in a warm function
     "hashbank_build_s": 15.0,  # a warm container loads the 1M snapshot within the function's timeout
@@ -62,6 +63,10 @@ SIZES = {
     "journal_rounds": 400,
     "tdb_statements": 1000,
     "tdb_rounds": 3,
+    "stats_small": 1_000,
+    "stats_large": 100_000,
+    "stats_rounds": 10,
+    "stats_window": 100,
     "hashbank_queries": 300,
     "hashbank_10m_queries": 50,
 }
@@ -80,10 +85,14 @@ QUICK = {
     "journal_rounds": 60,
     "tdb_statements": 300,
     "tdb_rounds": 2,
+    "stats_small": 1_000,
+    "stats_large": 100_000,
+    "stats_rounds": 4,
+    "stats_window": 30,
     "hashbank_queries": 50,
     "hashbank_10m_queries": 0,
 }
-PHASES = ("coldstart", "pipeline", "overhead", "storm", "rereview", "policy", "hashbank", "soak", "tdb")
+PHASES = ("coldstart", "pipeline", "overhead", "storm", "rereview", "policy", "hashbank", "soak", "tdb", "stats")
 
 
 def _short(function: str) -> str:
@@ -176,6 +185,14 @@ class Bench:
             f"statement submitter: {s['tdb_statements']} pending statements to the fake Transparency Database over "
             f"HTTP, {s['tdb_rounds']}x",
             lambda: tdb_bench.submissions_per_second(s["tdb_statements"], s["tdb_rounds"]),
+        )
+        self.phase(
+            "stats",
+            f"statistics: cost per counted event after {s['stats_small']:,} vs {s['stats_large']:,} events, "
+            f"{s['stats_rounds']} paired windows of {s['stats_window']}",
+            lambda: stats_bench.stats_cost(
+                s["stats_small"], s["stats_large"], s["stats_rounds"], s["stats_window"], self.recorder
+            ),
         )
         self.phase(
             "hashbank",
@@ -476,6 +493,26 @@ def tdb_metrics(result: tdb_bench.SubmitResult) -> list[Metric]:
     ]
 
 
+def stats_metrics(result: stats_bench.StatsCost) -> list[Metric]:
+    summary = result.summary()
+    wru, calls, cpu = summary["wru_per_event"], summary["calls_per_event"], summary["cpu_us_per_event"]
+    return [
+        Metric(
+            "stats.cost_ratio_100k_vs_1k",
+            result.wru_ratio,
+            "x",
+            wru["small"],
+            result.wru_ratio,
+            f"<= {GOALS['stats_cost_ratio']} (write units per event)",
+            result.wru_ratio <= GOALS["stats_cost_ratio"] and result.calls_ratio <= GOALS["stats_cost_ratio"],
+            why=f"write units per event {wru['small']} after {result.small:,} vs {wru['large']} after "
+            f"{result.large:,}; calls per event {calls['small']} vs {calls['large']}; CPU {cpu['small']} vs "
+            f"{cpu['large']} us per event (paired ratio median {summary['cpu_ratio_median']}, IQR "
+            f"{summary['cpu_ratio_iqr']}, moto in this process)",
+        )
+    ]
+
+
 def cost_metrics(priced: cost.CostModel) -> list[Metric]:
     top = sorted((line for line in priced.lines if line.in_goal), key=lambda line: -line.usd_per_million)[:3]
     return [
@@ -581,6 +618,7 @@ def all_metrics(bench: Bench) -> tuple[list[Metric], dict[str, Any]]:
             soak_metrics,
         ),
         ("tdb", ["tdb.submissions_per_second"], tdb_metrics),
+        ("stats", ["stats.cost_ratio_100k_vs_1k"], stats_metrics),
         ("hashbank", HASHBANK_NAMES, hashbank_metrics),
     ]
     for name, names, build in sections:
@@ -734,6 +772,13 @@ def details(bench: Bench, priced: cost.CostModel | None, priced_further: cost.Co
                 }
                 for run in t.runs
             ],
+        }
+    if "stats" in r:
+        out["stats"] = {
+            "method": "StatsRepository.add (what EffectsFunction runs per stats effect) on moto in process: 1k events "
+            "added one by one; the items 100k adds leave, loaded (checked equal to adds at 1k); then paired windows "
+            "added to both, write units from the items' sizes before and after (transactional: x2)",
+            **r["stats"].summary(),
         }
     return out
 

@@ -446,7 +446,8 @@ class CaseService(CaseWorkflow):
                 outbox=self.outbox(updated, effects),
                 statements=self._statements(updated, enforcement_seq, now),
                 bank=bank,
-            )
+            ),
+            before=case,
         )
         metrics.add_metric(name="ModeratorDecisions", unit=MetricUnit.Count, value=1)
         logger.info(
@@ -623,7 +624,8 @@ class CaseService(CaseWorkflow):
                 outbox=self.outbox(updated, self.effects.after_appeal(updated, events[0].seq, lifted, applied_seq)),
                 statements=self._statements(updated, applied_seq, now),
                 bank=bank,
-            )
+            ),
+            before=case,
         )
         metrics.add_metric(name=f"Appeal_{request.result}", unit=MetricUnit.Count, value=1)
         if updated.state == CaseState.ACTIONED and case.appeal.previous_state != CaseState.ACTIONED:
