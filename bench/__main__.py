@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
-from bench import coldstart, cost, policy_bench, scenarios, soak, tdb_bench
+from bench import coldstart, cost, policy_bench, scenarios, soak, storm_fanout, tdb_bench
 from bench.awscalls import Recorder
 from bench.driver import FUNCTIONS
 from bench.report import Metric, closing_note, ratio, table, write_results
@@ -42,6 +42,8 @@ GOALS = {
     "soak_p99_ratio": 1.2,
     "soak_rss_mb_per_1k": 20.0,
     "journal_cost_ratio": 1.1,
+    "storm_100k_ratio": 1.2,  # fan-out steps' peak memory and per-invocation time, 100,000 vs 1,000 reporters
+    "timeout_share": 0.5,  # no invocation of the storm above half its function's Timeout
 }
 
 SIZES = {
@@ -59,6 +61,9 @@ SIZES = {
     "journal_rounds": 400,
     "tdb_statements": 1000,
     "tdb_rounds": 3,
+    "storm_100k_large": 100_000,
+    "storm_100k_small": 1_000,
+    "storm_100k_small_cases": 5,
 }
 QUICK = {
     "rounds": 3,
@@ -75,8 +80,11 @@ QUICK = {
     "journal_rounds": 60,
     "tdb_statements": 300,
     "tdb_rounds": 2,
+    "storm_100k_large": 3_000,
+    "storm_100k_small": 1_000,
+    "storm_100k_small_cases": 2,
 }
-PHASES = ("cold", "pipeline", "overhead", "storm", "rereview", "policy", "soak", "tdb")
+PHASES = ("cold", "pipeline", "overhead", "storm", "storm_100k", "rereview", "policy", "soak", "tdb")
 
 
 def _short(function: str) -> str:
@@ -146,6 +154,14 @@ class Bench:
             "storm",
             f"report storm: {s['storm_reports']} reports on one post, then on as many posts",
             lambda: scenarios.storm(self.recorder, s["storm_reports"], log=log),
+        )
+        self.phase(
+            "storm_100k",
+            f"storm fan-out: {s['storm_100k_large']:,} reports on one post, decided once, every reporter told; "
+            f"paired with {s['storm_100k_small_cases']} cases of {s['storm_100k_small']:,}",
+            lambda: storm_fanout.measure(
+                self.recorder, s["storm_100k_large"], s["storm_100k_small"], s["storm_100k_small_cases"], log=log
+            ),
         )
         self.phase(
             "rereview",
@@ -367,6 +383,37 @@ def storm_metrics(storm: scenarios.Storm) -> list[Metric]:
     ]
 
 
+def storm_100k_metrics(run: storm_fanout.StormFanOut) -> list[Metric]:
+    goal, share = GOALS["storm_100k_ratio"], GOALS["timeout_share"]
+    near = run.max_wall_ms > share * run.timeout_s * 1000
+    told = f"{sum(run.told_once.values()):,} of {sum(run.reporters.values()):,} reporters told once"
+    ok = run.everyone_told_once and not near
+    sizes = f"{run.large:,} vs {run.small:,} reporters"
+    return [
+        Metric(
+            "storm_100k.memory_ratio",
+            run.memory_ratio,
+            "x",
+            None,
+            run.memory_ratio,
+            f"<= {goal} ({sizes}: peak KiB per fan-out step, outside AWS calls)",
+            run.memory_ratio <= goal and ok,
+            why=f"peak {run.peak('small'):.0f} -> {run.peak('large'):.0f} KiB; {told}, {run.duplicates} duplicates",
+        ),
+        Metric(
+            "storm_100k.invocation_time_ratio",
+            run.time_ratio,
+            "x",
+            None,
+            run.time_ratio,
+            f"<= {goal} ({sizes}: median own CPU ms per full page); every invocation < {share:.0%} of its timeout",
+            run.time_ratio <= goal and ok,
+            why=f"median {run.median_time('small'):.1f} -> {run.median_time('large'):.1f} ms; slowest invocation "
+            f"{run.max_wall_ms / 1000:.1f} s wall (moto included) of a {run.timeout_s:.0f} s timeout; {told}",
+        ),
+    ]
+
+
 def rereview_metrics(runs: tuple[list[scenarios.ReviewRun], list[scenarios.ReviewRun]]) -> list[Metric]:
     small, large = runs
     t_small = statistics.median(r.handler_cpu_ms for r in small)
@@ -465,6 +512,7 @@ def all_metrics(bench: Bench) -> tuple[list[Metric], dict[str, Any]]:
     sections: list[tuple[str, list[str], Callable[[Any], list[Metric]]]] = [
         ("overhead", ["handler_overhead_ms.p50", "handler_overhead_ms.p99"], overhead_metrics),
         ("storm", ["storm.case_item_writes", "storm.latency_ratio"], storm_metrics),
+        ("storm_100k", ["storm_100k.memory_ratio", "storm_100k.invocation_time_ratio"], storm_100k_metrics),
         ("rereview", ["rereview.scaling_ratio"], rereview_metrics),
         ("policy", ["policy.decisions_per_s"], policy_metrics),
         (
@@ -584,6 +632,27 @@ def details(bench: Bench, priced: cost.CostModel | None, priced_further: cost.Co
             "spread_own_cpu_ms": _dist(st.spread_overhead_ms),
             "storm_wall_ms": _dist(st.storm_wall_ms),
             "spread_wall_ms": _dist(st.spread_wall_ms),
+        }
+    if "storm_100k" in r:
+        sf: storm_fanout.StormFanOut = r["storm_100k"]
+        out["storm_100k"] = {
+            "method": storm_fanout.__doc__.split("\n\n")[-1].replace("\n", " ") if storm_fanout.__doc__ else "",
+            "reporters": {"large": sf.large, "small": sf.small, "small_cases": sf.small_cases, "page": sf.page},
+            "everyone_told_once": sf.everyone_told_once,
+            "duplicates": sf.duplicates,
+            "full_pages": {c: len(sf.full(c)) for c in ("small", "large")},
+            "own_cpu_ms_per_step": {
+                c: _dist([x.handler_cpu_ms for x in sf.full(c) if x.handler_cpu_ms is not None])
+                for c in ("small", "large")
+            },
+            "peak_kib_per_step": {
+                c: _dist([x.peak_kib for x in sf.full(c) if x.peak_kib is not None]) for c in ("small", "large")
+            },
+            "max_invocation_wall_s": round(sf.max_wall_ms / 1000, 2),
+            "effects_timeout_s": sf.timeout_s,
+            "decision_own_cpu_ms": {"large": max(sf.decide_ms.values(), default=0.0)},
+            "seed_s": round(sf.seed_s, 1),
+            "fan_out_s": round(sf.fan_out_s, 1),
         }
     if "rereview" in r:
         small, large = r["rereview"]

@@ -128,3 +128,27 @@ def test_results_json_has_the_issue_schema_and_no_nan() -> None:
     closing_note(metrics, out)
     assert "not measured - boom" in out.getvalue()
     assert not math.isnan(metrics[0].value)
+
+
+def test_the_storm_compares_full_pages_only_and_needs_everyone_told_once() -> None:
+    from bench.storm_fanout import Step, StormFanOut
+
+    run = StormFanOut(large=2000, small=1000, small_cases=1, page=500, timeout_s=60)
+    run.steps = [
+        Step("large", 500, 10.0, 100.0, None),
+        Step("large", 500, None, 100.0, 200.0),
+        Step("large", 499, 1.0, 100.0, 900.0),  # a partial page is not compared
+        Step("small", 500, 8.0, 100.0, None),
+        Step("small", 500, None, 100.0, 160.0),
+        Step("none", 0, 0.5, 40_000.0, 1.0),
+    ]
+    assert run.time_ratio == pytest.approx(10.0 / 8.0)
+    assert run.memory_ratio == pytest.approx(200.0 / 160.0)
+    assert run.max_wall_ms == 40_000.0
+    run.reporters = {"big": 2000, "little": 1000}
+    run.told_once = {"big": 2000, "little": 999}
+    assert not run.everyone_told_once
+    run.told_once["little"] = 1000
+    assert run.everyone_told_once
+    run.duplicates = 1
+    assert not run.everyone_told_once
