@@ -332,13 +332,13 @@ def test_a_poison_effect_does_not_hold_back_the_others_of_its_item(stack: Stack)
 
     def corrupt(self: CaseRepository, outbox_id: str) -> Any:
         item = table.get_item(Key={"PK": f"OUTBOX#{outbox_id}", "SK": "OUTBOX"})["Item"]
-        effects = json.loads(item["effects"])
+        effects = json.loads(it.unpacked(item["effects"]))
         if not any(e["effect_id"] == "bad" for e in effects):
             effects.insert(0, {"kind": "enforcement", "effect_id": "bad", "payload": {"action": "content.hide"}})
             table.update_item(
                 Key={"PK": item["PK"], "SK": "OUTBOX"},
                 UpdateExpression="SET effects = :e",
-                ExpressionAttributeValues={":e": json.dumps(effects)},
+                ExpressionAttributeValues={":e": it.packed(json.dumps(effects))},
             )
         return original(self, outbox_id)
 
