@@ -32,6 +32,7 @@ GOALS = {
     "intake_calls": 2,
     "pipeline_calls": 14,  # issue 12: the first report of a post through removal and three notifications
     "pipeline_wru": 26,
+    "case_item_bytes": 1024,
     "overhead_p50_ms": 2.0,
     "overhead_p99_ms": 5.0,
     "storm_latency_ratio": 1.2,
@@ -292,6 +293,16 @@ def call_metrics(run: scenarios.PipelineRun) -> list[Metric]:
             wru <= GOALS["pipeline_wru"],
             why="table + index write units of the same report (transactions count 2x); see the cost breakdown",
         ),
+        Metric(
+            "case_item_bytes",
+            run.case_item_bytes,
+            "bytes",
+            None,
+            None,
+            f"<= {GOALS['case_item_bytes']} (1 KB: one write unit, two in a transaction)",
+            0 < run.case_item_bytes <= GOALS["case_item_bytes"],
+            why=f"the case's status item, written in every change's transaction, is {run.case_item_bytes} bytes",
+        ),
     ]
 
 
@@ -508,7 +519,9 @@ def all_metrics(bench: Bench) -> tuple[list[Metric], dict[str, Any]]:
         priced = cost.model(run, memory, cold_ms)
         priced_further = cost.model(further, memory, cold_ms)
     else:
-        metrics += not_measured(["aws_calls.intake", "aws_calls.pipeline", "wru.pipeline"], e["pipeline"])
+        metrics += not_measured(
+            ["aws_calls.intake", "aws_calls.pipeline", "wru.pipeline", "case_item_bytes"], e["pipeline"]
+        )
     sections: list[tuple[str, list[str], Callable[[Any], list[Metric]]]] = [
         ("overhead", ["handler_overhead_ms.p50", "handler_overhead_ms.p99"], overhead_metrics),
         ("storm", ["storm.case_item_writes", "storm.latency_ratio"], storm_metrics),

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bench.awscalls import Call, Capacity, Recorder, payload_chunks
+from bench.awscalls import Call, Capacity, Recorder, item_size, payload_chunks
 from bench.driver import Driver, Invocation, http_event, report_body
 
 INTAKE = "ReportIntakeFunction"
@@ -61,6 +61,7 @@ class FunctionUsage:
 class PipelineRun:
     usage: dict[str, FunctionUsage]
     case_id: str
+    case_item_bytes: int = 0  # the case's status item as stored after the run (DynamoDB's item size)
 
     def calls(self, function: str | None = None) -> int:
         return sum(sum(u.calls.values()) for f, u in self.usage.items() if function in (None, f))
@@ -138,8 +139,13 @@ def one_report(recorder: Recorder) -> tuple[PipelineRun, PipelineRun]:
 
         first = _metered(driver, recorder, report("user-alice"))
         further = _metered(driver, recorder, report("user-carol"))
-    case_id = str(accepted[0].body["case_id"])
-    return PipelineRun(first, case_id), PipelineRun(further, case_id)
+        case_id = str(accepted[0].body["case_id"])
+        stored = driver.session.client("dynamodb").get_item(
+            TableName=driver.resources.tables["ConsentGuardTable"],
+            Key={"PK": {"S": f"CASE#{case_id}"}, "SK": {"S": "STATUS"}},
+        )
+        size = item_size(stored.get("Item"))
+    return PipelineRun(first, case_id, size), PipelineRun(further, case_id, size)
 
 
 # ---------------------------------------------------------------- 3: handler overhead of POST /reports

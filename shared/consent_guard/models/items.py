@@ -422,6 +422,8 @@ def notification_to_item(notification: Notification) -> Item:
         item["case_id"] = notification.case_id
     if notification.report_id:
         item["report_id"] = notification.report_id
+    if notification.expires_at is not None:
+        item["expires_at"] = int(notification.expires_at.timestamp())  # the table's TTL attribute (epoch seconds)
     return item
 
 
