@@ -152,3 +152,21 @@ def test_the_storm_compares_full_pages_only_and_needs_everyone_told_once() -> No
     assert run.everyone_told_once
     run.duplicates = 1
     assert not run.everyone_told_once
+
+
+def test_the_physical_floor_prices_each_guarantee_write_at_its_minimum() -> None:
+    from bench.awscalls import Call
+    from bench.scenarios import _floor_units
+
+    def call(operation: str, params: dict[str, object]) -> Call:
+        return Call("f", operation, 0.0, params, {}, None)
+
+    listed = {"PK": s("R"), "SK": s("R"), "LPK": s("L"), "LSK": s("1"), "blob": s("x" * 5000)}
+    tx = call(
+        "dynamodb.TransactWriteItems",
+        {"TransactItems": [{"Put": {"Item": listed}}, {"ConditionCheck": {"Key": {"PK": s("A"), "SK": s("B")}}}]},
+    )
+    assert _floor_units(tx) == (2 + 1) + 2  # 1 KB whatever the stored size; the listed item's keys-only copy
+    assert _floor_units(call("dynamodb.PutItem", {"Item": listed, "ConditionExpression": "x"})) == 2
+    assert _floor_units(call("dynamodb.PutItem", {"Item": listed})) == 0  # not a guarantee
+    assert _floor_units(call("dynamodb.DeleteItem", {"Key": {}, "ConditionExpression": "x"})) == 1
