@@ -281,6 +281,7 @@ def measure(
             pending_small = list(smalls)
             every = max(1, (large // FAN_OUT_PAGE) // (small_cases + 1))
             steps = 0
+            per_size: Counter[str] = Counter()
             started = time.perf_counter()
             while True:
                 if pending_small and steps % every == every - 1:
@@ -296,7 +297,11 @@ def measure(
                     break
                 for message in messages:  # one message per invocation: one step of one fan-out
                     event = sqs_event(template, driver.resources.queue_arns["EffectsQueue"], [message])
-                    traced = steps % 2 == 1
+                    # timed and traced steps alternate within each size (not globally: a size's steps must get both)
+                    outbox_id = str(json.loads(message["Body"]).get("outbox_id", ""))
+                    size = "large" if large_case in outbox_id else "small"
+                    traced = per_size[size] % 2 == 1
+                    per_size[size] += 1
                     if traced:
                         invocation, kib = peak.measure(lambda e=event: driver.invoke(EFFECTS, e))  # type: ignore[misc]
                     else:
