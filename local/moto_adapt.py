@@ -33,6 +33,7 @@ import hashlib
 import inspect
 import logging
 import pickle
+import zlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -201,8 +202,11 @@ def _decode_value(value: Any) -> Any:
 
 
 def encode_attrs(attrs: dict[str, Any]) -> bytes:
-    """An item's attributes (moto's DynamoType objects) as one bytes object: (type, value) tuples, pickled."""
-    return pickle.dumps({k: _encode_value(v) for k, v in attrs.items()}, protocol=pickle.HIGHEST_PROTOCOL)
+    """An item's attributes (moto's DynamoType objects) as one bytes object: (type, value) tuples, pickled and
+    deflated (level 1: about 0.5 kB instead of 0.8 for an item of this product, in microseconds)."""
+    return zlib.compress(
+        pickle.dumps({k: _encode_value(v) for k, v in attrs.items()}, protocol=pickle.HIGHEST_PROTOCOL), 1
+    )
 
 
 def decode_attrs(blob: bytes) -> Any:
@@ -211,7 +215,8 @@ def decode_attrs(blob: bytes) -> Any:
     from moto.dynamodb.models.dynamo_type import LimitedSizeDict
 
     attrs = LimitedSizeDict.__new__(LimitedSizeDict)
-    dict.__init__(attrs, {k: _decode_value(v) for k, v in pickle.loads(blob).items()})  # noqa: S301 - our own bytes
+    values = pickle.loads(zlib.decompress(blob))  # noqa: S301 - bytes this process made
+    dict.__init__(attrs, {k: _decode_value(v) for k, v in values.items()})
     return attrs
 
 
