@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
-from bench import coldstart, cost, policy_bench, scenarios, soak, tdb_bench
+from bench import coldstart, cost, hashbank, policy_bench, scenarios, soak, tdb_bench
 from bench.awscalls import Recorder
 from bench.driver import FUNCTIONS
 from bench.report import Metric, closing_note, ratio, table, write_results
@@ -42,6 +42,9 @@ GOALS = {
     "soak_p99_ratio": 1.2,
     "soak_rss_mb_per_1k": 20.0,
     "journal_cost_ratio": 1.1,
+    "hashbank_recall": 1.0,  # every planted neighbour within distance 31
+    "hashbank_p99_ms": 50.0,  # lookup in a warm function
+    "hashbank_build_s": 15.0,  # a warm container loads the 1M snapshot within the function's timeout
 }
 
 SIZES = {
@@ -59,6 +62,8 @@ SIZES = {
     "journal_rounds": 400,
     "tdb_statements": 1000,
     "tdb_rounds": 3,
+    "hashbank_queries": 300,
+    "hashbank_10m_queries": 50,
 }
 QUICK = {
     "rounds": 3,
@@ -75,8 +80,10 @@ QUICK = {
     "journal_rounds": 60,
     "tdb_statements": 300,
     "tdb_rounds": 2,
+    "hashbank_queries": 50,
+    "hashbank_10m_queries": 0,
 }
-PHASES = ("cold", "pipeline", "overhead", "storm", "rereview", "policy", "soak", "tdb")
+PHASES = ("cold", "pipeline", "overhead", "storm", "rereview", "policy", "hashbank", "soak", "tdb")
 
 
 def _short(function: str) -> str:
@@ -169,6 +176,29 @@ class Bench:
             f"HTTP, {s['tdb_rounds']}x",
             lambda: tdb_bench.submissions_per_second(s["tdb_statements"], s["tdb_rounds"]),
         )
+        self.phase(
+            "hashbank",
+            f"hash bank: PDQ index at 100k and 1M synthetic entries, {s['hashbank_queries']} queries with planted "
+            f"neighbours at {'/'.join(map(str, hashbank.PLANTED))}"
+            + (f"; 10M with {s['hashbank_10m_queries']} queries" if s["hashbank_10m_queries"] else ""),
+            self._hashbank,
+        )
+
+    def _hashbank(self) -> dict[str, hashbank.HashbankRun]:
+        runs = {
+            "100k": hashbank.measure(100_000, self.sizes["hashbank_queries"]),
+            "1m": hashbank.measure(1_000_000, self.sizes["hashbank_queries"]),
+        }
+        if self.sizes["hashbank_10m_queries"]:
+            runs["10m"] = hashbank.measure(10_000_000, self.sizes["hashbank_10m_queries"], brute_force_sample=3)
+        for name, run in runs.items():
+            summary = run.summary()
+            self.say(
+                f"  {name}: recall {summary['recall_up_to_31']}, lookup CPU p50 {summary['lookup_cpu_ms']['p50']} ms "
+                f"p99 {summary['lookup_cpu_ms']['p99']} ms, build {summary['index_build_cpu_s']} s CPU "
+                f"({summary['index_build_wall_s']} s wall)"
+            )
+        return runs
 
     def _pipeline(self) -> tuple[scenarios.PipelineRun, scenarios.PipelineRun]:
         return scenarios.one_report(self.recorder)
@@ -444,6 +474,63 @@ def cost_metrics(priced: cost.CostModel) -> list[Metric]:
     ]
 
 
+HASHBANK_NAMES = [
+    f"hashbank.{m}_{size}"
+    for size in ("100k", "1m")
+    for m in ("recall", "lookup_p50_ms", "lookup_p99_ms", "index_build_s")
+]
+
+
+def hashbank_metrics(runs: dict[str, hashbank.HashbankRun]) -> list[Metric]:
+    metrics = []
+    for size, run in runs.items():
+        p50, p99 = statistics.median(run.cpu_ms), run.percentile(run.cpu_ms, 99)
+        missed = {d: run.queries - run.found[d] for d in hashbank.PLANTED if d <= hashbank.THRESHOLD}
+        metrics += [
+            Metric(
+                f"hashbank.recall_{size}",
+                run.recall,
+                "",
+                None,
+                None,
+                f">= {GOALS['hashbank_recall']:g} up to distance 31 (and none at 32)",
+                run.recall >= GOALS["hashbank_recall"] and run.false_at_32 == 0 and not run.brute_force_mismatches,
+                why=f"missed by distance {missed}, {run.false_at_32} returned at 32, "
+                f"{run.brute_force_mismatches} differ from brute force",
+            ),
+            Metric(
+                f"hashbank.lookup_p50_ms_{size}",
+                p50,
+                "ms",
+                None,
+                None,
+                "(CPU, one thread)",
+                True,
+            ),
+            Metric(
+                f"hashbank.lookup_p99_ms_{size}",
+                p99,
+                "ms",
+                None,
+                None,
+                f"<= {GOALS['hashbank_p99_ms']:g} ms (CPU, one thread)",
+                p99 <= GOALS["hashbank_p99_ms"],
+                why=f"{p99 / GOALS['hashbank_p99_ms']:.1f}x the goal",
+            ),
+            Metric(
+                f"hashbank.index_build_s_{size}",
+                run.build_s,
+                "s",
+                None,
+                None,
+                f"<= {GOALS['hashbank_build_s']:g} s (CPU, once per warm container)",
+                run.build_s <= GOALS["hashbank_build_s"],
+                why=f"{run.build_s:.1f} s to decode and index {run.entries:,} entries",
+            ),
+        ]
+    return metrics
+
+
 def all_metrics(bench: Bench) -> tuple[list[Metric], dict[str, Any]]:
     r, e = bench.results, bench.errors
     metrics: list[Metric] = []
@@ -474,6 +561,7 @@ def all_metrics(bench: Bench) -> tuple[list[Metric], dict[str, Any]]:
             soak_metrics,
         ),
         ("tdb", ["tdb.submissions_per_second"], tdb_metrics),
+        ("hashbank", HASHBANK_NAMES, hashbank_metrics),
     ]
     for name, names, build in sections:
         metrics += build(r[name]) if name in r else not_measured(names, e[name])
@@ -519,6 +607,11 @@ def details(bench: Bench, priced: cost.CostModel | None, priced_further: cost.Co
         "phase_seconds": bench.timings,
         "goals": GOALS,
     }
+    if "hashbank" in r:
+        out["hashbank"] = {
+            "method": hashbank.__doc__.strip() if hashbank.__doc__ else "",
+            **{size: run.summary() for size, run in r["hashbank"].items()},
+        }
     if "cold" in r:
         cold: coldstart.ColdStartResult = r["cold"]
         out["cold_start"] = {

@@ -21,6 +21,7 @@ from typing import Any, TextIO
 import httpx
 
 from local.client import LocalStackClient, wait_until
+from local.demo_hashbank import STEPS as HASHBANK_STEPS
 
 DEFAULT_URL = "http://127.0.0.1:3000"
 DEFAULT_TIMEOUT = 30.0
@@ -109,6 +110,7 @@ class Story:
     reports: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> the 202 body
     clients: dict[str, httpx.Client] = field(default_factory=dict)
     last_seen: str = ""  # what the current wait saw last, for the failure message
+    notes: dict[str, Any] = field(default_factory=dict)  # what later steps need (e.g. a photo's hashes)
 
     def person(self, account_id: str) -> httpx.Client:
         if account_id not in self.clients:
@@ -588,6 +590,8 @@ STEPS: list[Step] = [
     ("The scheduled re-review, on demand", scheduled_review),
     ("Fifteen days later (the local clock moves): the wait for the person depicted ends", time_passes),
 ]
+
+STEPS += HASHBANK_STEPS
 
 
 def run_story(story: Story, steps: Iterable[Step] = STEPS) -> None:

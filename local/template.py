@@ -57,10 +57,11 @@ class LocalResources:
     queues: dict[str, str] = field(default_factory=dict)  # logical id -> queue URL
     queue_arns: dict[str, str] = field(default_factory=dict)
     buses: dict[str, str] = field(default_factory=dict)
+    buckets: dict[str, str] = field(default_factory=dict)
     sender_email: str = "notifications@example.com"
 
     def ref(self, logical_id: str) -> str:
-        for mapping in (self.tables, self.queues, self.buses):
+        for mapping in (self.tables, self.queues, self.buses, self.buckets):
             if logical_id in mapping:
                 return mapping[logical_id]
         raise KeyError(logical_id)
@@ -107,7 +108,7 @@ def table_definition(logical_id: str, table_name: str) -> dict[str, Any]:
 
 
 def create_resources(session: Any, prefix: str = "cg") -> LocalResources:
-    """Create every table, queue (DLQs first, with their redrive policies) and event bus of the template."""
+    """Create every table, queue (DLQs first, with their redrive policies), event bus and bucket of the template."""
     created = LocalResources()
     ddb = session.client("dynamodb")
     for logical_id, resource in resources("AWS::DynamoDB::Table").items():
@@ -143,6 +144,15 @@ def create_resources(session: Any, prefix: str = "cg") -> LocalResources:
         name = f"{prefix}-{logical_id}"
         events.create_event_bus(Name=name)
         created.buses[logical_id] = name
+
+    s3 = session.client("s3")
+    for logical_id, resource in resources("AWS::S3::Bucket").items():
+        name = f"{prefix}-{logical_id}".lower()  # bucket names are lower case
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": session.region_name})
+        versioning = resource["Properties"].get("VersioningConfiguration")
+        if versioning:
+            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=versioning)
+        created.buckets[logical_id] = name
 
     ses = session.client("sesv2")
     ses.create_email_identity(EmailIdentity=created.sender_email)

@@ -20,6 +20,18 @@ class IntakeSettings(_Env):
     table_name: str = Field(alias="TABLE_NAME", min_length=3)
     evaluation_queue_url: str = Field(alias="EVALUATION_QUEUE_URL", min_length=1)
     effects_queue_url: str = Field(alias="EFFECTS_QUEUE_URL", min_length=1)
+    matching_queue_url: str = Field(alias="MATCHING_QUEUE_URL", min_length=1)
+
+
+class MatchingSettings(_Env):
+    table_name: str = Field(alias="TABLE_NAME", min_length=3)
+    evaluation_queue_url: str = Field(alias="EVALUATION_QUEUE_URL", min_length=1)
+    snapshot_bucket: str = Field(alias="BANK_SNAPSHOT_BUCKET", min_length=3)
+
+
+class IndexerSettings(_Env):
+    table_name: str = Field(alias="TABLE_NAME", min_length=3)
+    snapshot_bucket: str = Field(alias="BANK_SNAPSHOT_BUCKET", min_length=3)
 
 
 class EvaluationSettings(_Env):
@@ -145,6 +157,16 @@ def review_settings() -> ReviewSettings:
     return ReviewSettings.model_validate(os.environ)
 
 
+@cache
+def matching_settings() -> MatchingSettings:
+    return MatchingSettings.model_validate(os.environ)
+
+
+@cache
+def indexer_settings() -> IndexerSettings:
+    return IndexerSettings.model_validate(os.environ)
+
+
 def clear_settings_cache() -> None:
     """Tests change the environment between cases."""
     for fn in (
@@ -156,5 +178,7 @@ def clear_settings_cache() -> None:
         review_settings,
         statement_settings,
         submitter_settings,
+        matching_settings,
+        indexer_settings,
     ):
         fn.cache_clear()

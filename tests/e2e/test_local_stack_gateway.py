@@ -139,6 +139,8 @@ def test_health_lists_every_function_of_the_template(local_stack: LocalStackHand
         "CaseApiFunction",
         "ScheduledReviewFunction",
         "StatementSubmitterFunction",
+        "MediaMatchingFunction",
+        "BankIndexFunction",
     }
 
 

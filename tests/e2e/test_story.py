@@ -448,6 +448,10 @@ def test_the_demo_tells_the_whole_story_against_the_stack_and_exits_0(demo_stack
     assert "statement_of_reasons" in text and "(email: sent)" in text
     assert "all DLQs are empty" in text
     assert "POST /local/clock" in text and "status closed" in text  # the 14-day wait, seen to end
+    # the hash bank chapter: re-upload removed automatically, protected media sent to review, overturn disables
+    assert "opened case" in text and "actioned" in text and "PIM-M1" in text
+    assert "(rules PIM-M3); never removed automatically" in text and "protected_media_matched" not in err.getvalue()
+    assert "disabled (overturned)" in text and "opens no case" in text
     assert "Done: " in text
 
 

@@ -23,8 +23,8 @@ NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 def _clear_caches() -> None:
     from consent_guard import config, messaging, repository, transparency_db
-    from consent_guard.consumers import effects, evaluation, notification, review, statements
-    from consent_guard.http import case_api, intake_api
+    from consent_guard.consumers import bank_index, effects, evaluation, matching, notification, review, statements
+    from consent_guard.http import case_api, intake_api, matching_api
 
     config.clear_settings_cache()
     for fn in (
@@ -37,6 +37,11 @@ def _clear_caches() -> None:
         case_api.case_service,
         evaluation.evaluation_service,
         effects.effect_delivery,
+        evaluation.matched_media_service,
+        matching.evaluation_queue,
+        matching_api.matcher,
+        bank_index.s3_client,
+        case_api.bank_service,
         notification.notification_service,
         review.review_service,
         statements.submitter,

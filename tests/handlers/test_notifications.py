@@ -184,6 +184,7 @@ def test_one_bad_message_does_not_hold_back_or_repeat_the_other_nine(stack: Stac
         "sla_breach",
         "reporting_warning",
         "reporting_suspended",
+        "protected_media_matched",
     ],
 )
 def test_every_kind_renders_in_every_locale_without_personal_data(kind: str, locale: str) -> None:
@@ -210,6 +211,7 @@ def test_every_kind_renders_in_every_locale_without_personal_data(kind: str, loc
         "suspend_after": 5,
         "suspension_days": 30,
         "suspended_until": "2026-12-25T12:00:00.000Z",
+        "removed": False,
     }
     rendered = render(NotificationKind(kind), locale, facts)
     assert rendered.subject and rendered.text

@@ -49,6 +49,14 @@ def _resource(name: str) -> str:
     return name.rstrip("/").rsplit("/", 1)[-1].removeprefix("cg-")
 
 
+def _bucket(name: str) -> str:
+    """cg-banksnapshotbucket (bucket names are lower case) -> the template's logical id."""
+    from local.template import resources
+
+    bare = name.removeprefix("cg-")
+    return next((b for b in resources("AWS::S3::Bucket") if b.lower() == bare), bare)
+
+
 def iam_needs(service: str, operation: str, params: dict[str, Any]) -> list[tuple[str, str]]:
     """(IAM action, logical resource) pairs an API call needs."""
     if service == "dynamodb":
@@ -80,6 +88,8 @@ def iam_needs(service: str, operation: str, params: dict[str, Any]) -> list[tupl
     if service == "ssm" and "Name" in params:
         name = str(params["Name"])
         return [(f"ssm:{operation}", f"arn:aws:ssm:eu-west-1:123456789012:parameter{name}")]
+    if service == "s3":
+        return [(f"s3:{operation}", f"{_bucket(params.get('Bucket', '?'))}/{params.get('Key', '')}")]
     return [(f"{service}:{operation}", "*")]
 
 

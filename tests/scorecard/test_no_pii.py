@@ -202,3 +202,110 @@ def test_no_tracer_records_responses() -> None:
                 if not explicit and str(env.get("POWERTOOLS_TRACER_CAPTURE_RESPONSE", "")).lower() != "false":
                     offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert offenders == []
+
+
+def test_no_media_hash_in_logs_errors_notifications_or_events(
+    stack: Stack, captured_logs: io.StringIO, capfd: pytest.CaptureFixture[str], record_property: Any
+) -> None:
+    """Hashes of intimate images are sensitive: a person protects a photo, a near copy is uploaded and matched, a
+    moderator removes it, the exact file is uploaded again; invalid signals are rejected. No hash (the registered
+    one, the uploads', or a rejected one) appears in logs, HTTP answers, notifications, emails or case events."""
+    from tests.hashing import jpeg, photo, reencoded_and_resized, signals_of
+
+    mine = signals_of(jpeg(photo(21)))
+    upload = signals_of(reencoded_and_resized(photo(21)))
+    rejected = "f" * 63  # one digit short: 422
+    hashes = {mine["md5"], mine["sha256"], mine["pdq"], upload["md5"], upload["sha256"], upload["pdq"], rejected}
+    answers: list[tuple[int, dict[str, Any]]] = []
+    stack.account_context("user-rosa", contact_email="rosa@example.org")
+    stack.account_context("user-eve", contact_email="eve@example.org")
+    status, registered, _ = stack.http(
+        "case_api/register_protected_media.json",
+        body={"category": "intimate_media", "media_type": "photo", **mine},
+        sub="user-rosa",
+    )
+    answers.append((status, registered))
+    answers.append(stack.http("case_api/list_protected_media.json", sub="user-rosa")[:2])
+
+    def post(post_id: str, signals: dict[str, Any]) -> None:
+        answers.append(
+            stack.http(
+                "report_intake/put_post_context.json",
+                path_params={"post_id": post_id},
+                body={
+                    "author_id": "user-eve",
+                    "media": [{"media_id": f"{post_id}-m", "media_type": "photo", **signals}],
+                    "created_at": "2026-11-20T10:00:00Z",
+                },
+            )[:2]
+        )
+        for _ in range(3):
+            stack.deliver("MatchingQueue", "media_matching")
+            stack.run_pipeline()
+
+    post("post-h1", upload)
+    from consent_guard.ids import case_id_for
+
+    case_id = case_id_for("post-h1", "intimate_media")
+    status, view, _ = stack.http(
+        "case_api/get_case.json", path_params={"case_id": case_id}, sub="m", groups=["moderators"]
+    )
+    answers.append((status, view))
+    assert view["decision"]["rule_ids"] == ["PIM-M3"], view
+    answers.append(
+        stack.http(
+            "case_api/decide_case.json",
+            path_params={"case_id": case_id},
+            body={"outcome": "remove", "rule_id": "PIM-10", "version": view["case"]["version"]},
+            sub="m",
+            groups=["moderators"],
+        )[:2]
+    )
+    stack.run_pipeline()
+    post("post-h2", mine)  # the exact file again: removed automatically (PIM-M1)
+    answers.append(stack.http("media_matching/check_media.json", body={"media_type": "photo", **upload})[:2])
+    for event_file, kwargs, body in (
+        (
+            "case_api/register_protected_media.json",
+            {"sub": "user-rosa"},
+            {"category": "intimate_media", "media_type": "photo", "sha256": rejected},
+        ),
+        ("media_matching/check_media.json", {}, {"media_type": "video", "pdq": mine["pdq"], "pdq_quality": 90}),
+        (
+            "report_intake/put_post_context.json",
+            {"path_params": {"post_id": "p"}},
+            {
+                "author_id": "a",
+                "created_at": "2026-11-20T10:00:00Z",
+                "media": [{"media_id": "m", "media_type": "photo", "md5": rejected}],
+            },
+        ),
+    ):
+        status, answer, _ = stack.http(event_file, body=body, **kwargs)
+        assert status == 422, (event_file, answer)
+        answers.append((status, answer))
+    printed = capfd.readouterr()
+    logs = captured_logs.getvalue()
+    notifications = [n for sub in ("user-rosa", "user-eve") for n in stack.inbox(sub)]
+    emails = list(get_backend("ses")["123456789012"]["eu-west-1"].sent_messages)
+    events = [i for i in stack.table().scan()["Items"] if str(i.get("SK", "")).startswith("EVENT#")]
+    kinds = {n["kind"] for n in notifications}
+    assert {"protected_media_matched", "statement_of_reasons", "outcome"} <= kinds, kinds
+    assert "case opened by a bank match" in logs and len(events) >= 4 and emails
+    found = {
+        where: sorted(h for h in hashes if h in text)
+        for where, text in {
+            "function logs": logs,
+            "stdout/stderr": printed.out + printed.err,
+            "HTTP answers": json.dumps(answers),
+            "notifications": json.dumps(notifications),
+            "emails": json.dumps([f"{e.subject} {e.body}" for e in emails]),
+            "case events": json.dumps(events, default=str),
+        }.items()
+    }
+    assert all(not hits for hits in found.values()), found
+    record_property(
+        "figure",
+        f"0 of {len(hashes)} media hashes in {logs.count(chr(10))} log lines, {len(answers)} answers, "
+        f"{len(notifications)} notifications, {len(events)} case events",
+    )

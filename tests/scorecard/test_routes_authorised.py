@@ -88,6 +88,21 @@ DENIED: dict[str, list[tuple[str, dict[str, Any], int]]] = {
         ("a person", {"sub": "user-alice"}, 403),
         ("the platform's token", {"platform": True}, 403),
     ],
+    "POST /me/protected-media": [("the platform's token", {"platform": True}, 403)],
+    "GET /me/protected-media": [("the platform's token", {"platform": True}, 403)],
+    "DELETE /me/protected-media/{protected_media_id}": [
+        ("another person", {"sub": "user-mallory"}, 404),
+        ("the platform's token", {"platform": True}, 403),
+    ],
+    "GET /admin/bank-entries/{entry_id}": [("a person", {"sub": "user-alice"}, 403)],
+    "POST /admin/bank-entries/{entry_id}/status": [
+        ("a moderator", {"sub": "m", "groups": MOD}, 403),
+        ("a person", {"sub": "user-alice"}, 403),
+    ],
+    "POST /media/matches": [
+        ("a person", {"sub": "user-alice"}, 403),
+        ("a moderator", {"sub": "m", "groups": MOD}, 403),
+    ],
 }
 
 
@@ -146,18 +161,20 @@ def test_every_route_is_behind_the_jwt_authorizer_with_platform_scopes() -> None
 
 def _routes_calling(check: str) -> set[str]:
     """Route keys whose service method calls principal.<check>() (read from the source)."""
-    from consent_guard.http import case_api, intake_api
+    from consent_guard.http import case_api, intake_api, matching_api
+    from consent_guard.matching.matcher import PdqMatcher
+    from consent_guard.services.banking import BankService
     from consent_guard.services.cases import CaseService
     from consent_guard.services.intake import IntakeService
 
     methods = {
         name
-        for cls in (IntakeService, CaseService)
+        for cls in (IntakeService, CaseService, BankService, PdqMatcher)
         for name, fn in inspect.getmembers(cls, inspect.isfunction)
         if f".{check}(" in inspect.getsource(fn)
     }
     out = set()
-    for module in (intake_api, case_api):
+    for module in (intake_api, case_api, matching_api):
         tree = ast.parse(Path(inspect.getfile(module)).read_text())
         for node in ast.walk(tree):
             if not isinstance(node, ast.FunctionDef):
@@ -174,9 +191,9 @@ def _routes_calling(check: str) -> set[str]:
 
 
 def test_every_route_function_reads_the_caller_from_the_token() -> None:
-    from consent_guard.http import case_api, intake_api
+    from consent_guard.http import case_api, intake_api, matching_api
 
-    for module in (intake_api, case_api):
+    for module in (intake_api, case_api, matching_api):
         tree = ast.parse(Path(inspect.getfile(module)).read_text())
         for node in ast.walk(tree):
             if (
@@ -199,7 +216,15 @@ def objects(stack: Stack) -> dict[str, str]:
     stack.run_pipeline()
     _, page, _ = stack.http("case_api/my_notifications.json", sub="user-alice", query={"limit": "1"})
     assert page["next_cursor"], page  # a real cursor of alice's inbox, for the cross-inbox attempt
+    status, protected, _ = stack.http(
+        "case_api/register_protected_media.json",
+        body={"category": "private_media", "media_type": "photo", "sha256": "ab" * 32},
+        sub="user-alice",
+    )
+    assert status == 201, protected
     return {
+        "protected_media_id": protected["protected_media_id"],
+        "entry_id": protected["protected_media_id"],
         "report_id": accepted["report_id"],
         "case_id": accepted["case_id"],
         "post_id": "post-1001",

@@ -10,10 +10,11 @@ from pydantic import TypeAdapter
 
 from consent_guard.config import evaluation_settings
 from consent_guard.messaging import QueuePublisher
-from consent_guard.models.messages import EvaluationMessage
+from consent_guard.models.messages import EvaluationMessage, MediaMatched
 from consent_guard.observability import logger
 from consent_guard.repository import CaseRepository
 from consent_guard.services.evaluation import EvaluationService
+from consent_guard.services.matching import MatchedMediaCases
 from consent_guard.sqs_batch import BatchResponse, process_sqs_batch
 
 _messages: TypeAdapter[Any] = TypeAdapter(EvaluationMessage)
@@ -25,9 +26,19 @@ def evaluation_service() -> EvaluationService:
     return EvaluationService(CaseRepository(settings.table_name), QueuePublisher(settings.effects_queue_url))
 
 
+@cache
+def matched_media_service() -> MatchedMediaCases:
+    settings = evaluation_settings()
+    return MatchedMediaCases(CaseRepository(settings.table_name), QueuePublisher(settings.effects_queue_url))
+
+
 def handle_evaluation_message(message_id: str, body: str) -> None:
     logger.append_keys(message_id=message_id)
-    evaluation_service().handle(_messages.validate_json(body))
+    message = _messages.validate_json(body)
+    if isinstance(message, MediaMatched):
+        matched_media_service().handle_media_matched(message)
+    else:
+        evaluation_service().handle(message)
 
 
 def handle_evaluation_batch(event: Mapping[str, Any]) -> BatchResponse:

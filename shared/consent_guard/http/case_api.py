@@ -20,6 +20,8 @@ from consent_guard.models.api import (
     AppealDecisionRequest,
     AppealFiled,
     AppealRequest,
+    BankEntryChangeRequest,
+    BankEntryView,
     CasePage,
     CaseSummary,
     CaseView,
@@ -33,11 +35,15 @@ from consent_guard.models.api import (
     NotificationPage,
     NotificationView,
     PolicyRules,
+    ProtectedMediaPage,
+    ProtectedMediaRequest,
+    ProtectedMediaView,
     QueueCounts,
     ReportPage,
 )
 from consent_guard.models.domain import Category
 from consent_guard.repository import CaseRepository
+from consent_guard.services.banking import BankService
 from consent_guard.services.cases import CaseService
 
 app = new_resolver()
@@ -45,6 +51,7 @@ app = new_resolver()
 CaseId = Annotated[str, Path(pattern=r"^c_[a-z2-7]{24}$")]
 AccountId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_\-:.]{1,128}$")]
 ReportId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_\-:.]{1,128}$")]
+EntryId = Annotated[str, Path(pattern=r"^b_[a-z2-7]{24}$")]
 
 
 @cache
@@ -66,6 +73,11 @@ def case_service() -> CaseService:
 
 
 INBOX_KEYS = frozenset({"PK", "SK", "LPK", "LSK"})
+
+
+@cache
+def bank_service() -> BankService:
+    return BankService(repository())
 
 
 def _ok(model: type, description: str) -> dict[int, OpenAPIResponse]:
@@ -255,3 +267,57 @@ def my_notifications(
         next_cursor=next_cursor,
     )
     return json_response(HTTPStatus.OK, page)
+
+
+@app.post(
+    "/me/protected-media",
+    summary="Protect a photo or video of yourself: its hashes, computed on your device (never the media)",
+    responses={
+        201: {"description": "Registered", "content": {"application/json": {"model": ProtectedMediaView}}},
+        **error_responses(403, 413, 422, 429, 503),
+    },
+    tags=["protected media"],
+)
+def register_protected_media(media: ProtectedMediaRequest) -> Response[str]:
+    return json_response(HTTPStatus.CREATED, bank_service().register(current_principal(app), media))
+
+
+@app.get(
+    "/me/protected-media",
+    summary="The photos and videos you protect (which hashes, never their values)",
+    responses={**_ok(ProtectedMediaPage, "Your protected media"), **error_responses(403, 503)},
+    tags=["protected media"],
+)
+def list_protected_media() -> Response[str]:
+    return json_response(HTTPStatus.OK, bank_service().list_protected(current_principal(app)))
+
+
+@app.delete(
+    "/me/protected-media/<protected_media_id>",
+    summary="Withdraw a protected photo or video: its hashes are erased at once",
+    responses={204: {"description": "Erased"}, **error_responses(403, 404, 422, 503)},
+    tags=["protected media"],
+)
+def withdraw_protected_media(protected_media_id: EntryId) -> Response[str]:
+    bank_service().withdraw(current_principal(app), protected_media_id)
+    return Response(status_code=HTTPStatus.NO_CONTENT, body="")
+
+
+@app.get(
+    "/admin/bank-entries/<entry_id>",
+    summary="A bank entry (moderators and admins): bank, status, origin and history, never the hashes",
+    responses={**_ok(BankEntryView, "The entry"), **error_responses(403, 404, 422, 503)},
+    tags=["admin"],
+)
+def get_bank_entry(entry_id: EntryId) -> Response[str]:
+    return json_response(HTTPStatus.OK, bank_service().view_entry(current_principal(app), entry_id))
+
+
+@app.post(
+    "/admin/bank-entries/<entry_id>/status",
+    summary="Admins disable a bank entry, or clear it (found not violating), with a reason",
+    responses={**_ok(BankEntryView, "Changed"), **error_responses(403, 404, 409, 413, 422, 503)},
+    tags=["admin"],
+)
+def change_bank_entry(entry_id: EntryId, change: BankEntryChangeRequest) -> Response[str]:
+    return json_response(HTTPStatus.OK, bank_service().change_entry(current_principal(app), entry_id, change))

@@ -37,6 +37,7 @@ def intake_service() -> IntakeService:
         CaseRepository(settings.table_name),
         QueuePublisher(settings.evaluation_queue_url),
         QueuePublisher(settings.effects_queue_url),
+        matching_queue=QueuePublisher(settings.matching_queue_url),
     )
 
 

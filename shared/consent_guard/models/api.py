@@ -6,7 +6,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from consent_guard.models.domain import Category, MediaType, Relationship
 
@@ -111,9 +120,53 @@ class PostSignalsIn(Request):
     live_location: bool = Field(False, description="The platform confirms a real-time or same-day location.")
 
 
+Md5Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{32}$", to_lower=True)]
+Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{64}$", to_lower=True)]
+PdqHex = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{64}$", to_lower=True)]
+
+
+class MediaSignalsIn(Request):
+    """Hashes computed where the media is (docs/hash-bank.md has a reference script); never the media itself."""
+
+    md5: Md5Hex | None = Field(None, description="MD5 of the file, 32 hex digits.")
+    sha256: Sha256Hex | None = Field(None, description="SHA-256 of the file, 64 hex digits.")
+    pdq: PdqHex | None = Field(None, description="PDQ hash of a photo (256 bits), 64 hex digits. Photos only.")
+    pdq_quality: int | None = Field(None, ge=0, le=100, description="PDQ quality, 0-100; required with pdq.")
+
+    @model_validator(mode="after")
+    def _pdq_with_quality(self) -> MediaSignalsIn:
+        if (self.pdq is None) != (self.pdq_quality is None):
+            raise ValueError("pdq and pdq_quality are given together")
+        return self
+
+    def any(self) -> bool:
+        return bool(self.md5 or self.sha256 or self.pdq)
+
+
+def _check_media_signals(media_type: MediaType, signals: MediaSignalsIn | None, required: bool) -> None:
+    if signals is not None and media_type == MediaType.VIDEO and signals.pdq is not None:
+        raise ValueError("videos carry md5 and sha256 only (PDQ is a photo hash)")
+    if required and (signals is None or not signals.any()):
+        raise ValueError("at least one of md5, sha256 or pdq is required")
+
+
 class MediaItemIn(Request):
     media_id: Identifier
     media_type: MediaType
+    md5: Md5Hex | None = None
+    sha256: Sha256Hex | None = None
+    pdq: PdqHex | None = None
+    pdq_quality: int | None = Field(None, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _signals(self) -> MediaItemIn:
+        _check_media_signals(self.media_type, self.signals(), required=False)
+        return self
+
+    def signals(self) -> MediaSignalsIn | None:
+        if self.md5 is None and self.sha256 is None and self.pdq is None and self.pdq_quality is None:
+            return None
+        return MediaSignalsIn(md5=self.md5, sha256=self.sha256, pdq=self.pdq, pdq_quality=self.pdq_quality)
 
 
 class PostContextRequest(Request):
@@ -416,3 +469,103 @@ class CaseView(Response):
     statements: list[StatementView] | None = Field(
         None, description="Staff only: statements of reasons sent to the EU Transparency Database (DSA Art. 24(5))."
     )
+    detection: DetectionView | None = Field(None, description="Staff only: the bank matches that opened the case.")
+
+
+# ---------------------------------------------------------------- hash banks
+
+
+class ProtectedMediaRequest(Request):
+    """A person protects their own photo or video: hashes computed on their device, never the media."""
+
+    category: Literal["intimate_media", "private_media"]
+    media_type: MediaType
+    md5: Md5Hex | None = None
+    sha256: Sha256Hex | None = None
+    pdq: PdqHex | None = None
+    pdq_quality: int | None = Field(None, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _signals(self) -> ProtectedMediaRequest:
+        signals = MediaSignalsIn(md5=self.md5, sha256=self.sha256, pdq=self.pdq, pdq_quality=self.pdq_quality)
+        _check_media_signals(self.media_type, signals, required=True)
+        return self
+
+
+class ProtectedMediaView(Response):
+    protected_media_id: str
+    category: str
+    media_type: str
+    signals: list[str] = Field(description="Which hashes are registered (their values are never shown again).")
+    created_at: datetime
+    pdq_used: bool | None = Field(None, description="False when the PDQ hash's quality is too low to be used.")
+
+
+class ProtectedMediaPage(Response):
+    items: list[ProtectedMediaView]
+
+
+class MediaMatchRequest(Request):
+    """One media item's signals, checked at upload."""
+
+    media_type: MediaType
+    md5: Md5Hex | None = None
+    sha256: Sha256Hex | None = None
+    pdq: PdqHex | None = None
+    pdq_quality: int | None = Field(None, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _signals(self) -> MediaMatchRequest:
+        signals = MediaSignalsIn(md5=self.md5, sha256=self.sha256, pdq=self.pdq, pdq_quality=self.pdq_quality)
+        _check_media_signals(self.media_type, signals, required=True)
+        return self
+
+
+class MatchView(Response):
+    entry_id: str
+    bank: str
+    category: str
+    signal: str
+    distance: int
+    action: str = Field(description="What this match alone calls for: block, review or none.")
+    rule_id: str
+
+
+class MediaMatchResult(Response):
+    action: str = Field(description="block (do not publish: removed media), review (send to review) or none.")
+    rule_id: str | None = None
+    category: str | None = None
+    policy_version: str
+    matches: list[MatchView]
+    pdq_used: bool = Field(description="False when no PDQ was given or its quality is below the policy's minimum.")
+
+
+class BankEntryChangeRequest(Request):
+    action: Literal["disable", "clear"] = Field(
+        description="disable: never matched again; clear: disabled, and its media banked as found not violating."
+    )
+    reason: str = Field(min_length=1, max_length=2000, description="Why. Staff only, never sent to anyone.")
+
+
+class BankEntryView(Response):
+    entry_id: str
+    bank: str
+    status: str
+    category: str
+    media_type: str
+    signals: list[str]
+    origin: str
+    origin_case_id: str | None = None
+    origin_decided_at: datetime | None = None
+    origin_rule_ids: list[str] = []
+    created_at: datetime
+    updated_at: datetime
+    disabled_reason: str | None = None
+    events: list[dict[str, object]] = []
+
+
+class DetectionView(Response):
+    """Staff only: why consent-guard opened this case itself (the matches, never the hashes)."""
+
+    source: str
+    matches: list[dict[str, object]]

@@ -119,9 +119,25 @@ class PostSignals(Frozen):
     live_location: bool = False  # the platform confirms the post shares a real-time or same-day location
 
 
+class MediaSignals(Frozen):
+    """Hashes the platform (or a person's device) computed from a photo or video; never the media itself.
+
+    Sensitive: hashes of intimate images are never logged, notified, put in errors or in case events.
+    """
+
+    md5: str | None = None  # 32 hex
+    sha256: str | None = None  # 64 hex
+    pdq: str | None = None  # 64 hex: 256 bits
+    pdq_quality: int | None = None  # 0-100; PDQ below the policy's minimum quality is not used
+
+    def present(self) -> tuple[str, ...]:
+        return tuple(name for name in ("md5", "sha256", "pdq") if getattr(self, name))
+
+
 class MediaItem(Frozen):
     media_id: str
     media_type: MediaType
+    signals: MediaSignals | None = None
 
 
 class PostFacts(Frozen):
@@ -212,6 +228,66 @@ class ExceptionCheck(Frozen):
     exception_id: str
     applies: bool
     reason: str
+
+
+class Bank(StrEnum):
+    REMOVED = "removed"  # media of removals under a banked category
+    PROTECTED = "protected"  # registered by the person shown, never reviewed
+    CLEARED = "cleared"  # found not violating: never acted on automatically
+
+
+class EntryStatus(StrEnum):
+    ACTIVE = "active"
+    DISABLED = "disabled"
+
+
+class BankEntry(Frozen):
+    """One banked photo or video: its signals, where it came from, its status. Nothing personal: a protected
+    entry's owner is kept in a separate item (repository/bank.py), erased with it."""
+
+    entry_id: str
+    bank: Bank
+    status: EntryStatus = EntryStatus.ACTIVE
+    category: Category
+    media_type: MediaType
+    signals: MediaSignals
+    origin: str  # "decision", "registration" or "admin_clear"
+    origin_case_id: str | None = None
+    origin_decided_at: datetime | None = None
+    origin_rule_ids: tuple[str, ...] = ()
+    origin_entry_id: str | None = None  # admin_clear: the entry that was cleared
+    created_at: datetime
+    updated_at: datetime
+    disabled_reason: str | None = None  # why it was disabled (appeal_overturned, or an admin's reason: staff only)
+    version: int = 1
+
+
+class BankMatch(Frozen):
+    """An active entry the media matched, as re-read from the table, and how close it is."""
+
+    entry: BankEntry
+    signal: str  # md5, sha256 or pdq
+    distance: int = Field(ge=0, le=256)  # 0 for exact hashes
+
+
+class MatchRef(Frozen):
+    """A match as a case keeps it, for the moderator: ids and distances, never hashes."""
+
+    media_id: str
+    entry_id: str
+    bank: Bank
+    signal: str
+    distance: int
+    origin_case_id: str | None = None
+    origin_decided_at: datetime | None = None
+    origin_rule_ids: tuple[str, ...] = ()
+
+
+class Detection(Frozen):
+    """A case consent-guard opened itself because the post's media matched a bank."""
+
+    source: str = "automated_detection"
+    matches: tuple[MatchRef, ...] = Field(min_length=1)
 
 
 class Decision(Frozen):
@@ -327,6 +403,8 @@ class Case(Frozen):
     closed_at: datetime | None = None
     closed_reason: str | None = None  # e.g. insufficient_report: no report from the person depicted in time
     erased_at: datetime | None = None  # personal data of its reports erased after the retention period
+    detection: Detection | None = None  # opened by hash matching (no report started it)
+    bank_entries: tuple[str, ...] = ()  # bank entries this case's decision wrote (disabled if overturned)
 
     def claimed_by_other(self, subject: str, now: datetime) -> bool:
         return bool(
@@ -358,6 +436,7 @@ class NotificationKind(StrEnum):
     REPORTING_WARNING = "reporting_warning"  # reporter: repeated manifestly unfounded reports (DSA Art. 23)
     REPORTING_SUSPENDED = "reporting_suspended"  # reporter: reports not processed for a period
     CASE_CLOSED = "case_closed"  # reporter: the case was closed without action (e.g. no first-person report)
+    PROTECTED_MEDIA_MATCHED = "protected_media_matched"  # a person: an upload matched media they protected
 
 
 class EmailStatus(StrEnum):

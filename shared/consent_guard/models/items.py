@@ -21,6 +21,7 @@ from consent_guard.models.domain import (
     CaseEvent,
     CaseState,
     Decision,
+    Detection,
     MediaFacts,
     Notification,
     PostContext,
@@ -307,6 +308,10 @@ def case_to_item(case: Case) -> Item:
     if case.due_kind and case.due_at:
         item["due_kind"] = case.due_kind
         item["due_at"] = iso(case.due_at)
+    if case.detection is not None:
+        item["detection"] = case.detection.model_dump_json()
+    if case.bank_entries:
+        item["bank_entries"] = json.dumps(list(case.bank_entries))
     timer = case_timer(case)
     if timer is not None:
         item.update(due_attributes(timer[0], item["PK"], timer[1]))
@@ -342,6 +347,8 @@ def case_from_item(item: Item) -> Case:
         closed_at=parse_time(item["closed_at"]) if item.get("closed_at") else None,
         closed_reason=item.get("closed_reason"),
         erased_at=parse_time(item["erased_at"]) if item.get("erased_at") else None,
+        detection=Detection.model_validate_json(item["detection"]) if item.get("detection") else None,
+        bank_entries=tuple(json.loads(item.get("bank_entries", "[]"))),
     )
 
 

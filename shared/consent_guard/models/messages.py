@@ -31,7 +31,37 @@ class PostDeleted(Message):
     post_id: str
 
 
-EvaluationMessage = Annotated[ReportSubmitted | CaseReevaluation | PostDeleted, Field(discriminator="type")]
+class MatchCandidate(Message):
+    entry_id: str
+    signal: str  # md5, sha256 or pdq
+    distance: int
+
+
+class MediaCandidates(Message):
+    media_id: str
+    candidates: list[MatchCandidate] = Field(min_length=1)
+
+
+class MatchPost(Message):
+    """The platform sent a post's context with media signals: the matching function checks them (no hashes here:
+    it reads them from the post's stored context)."""
+
+    type: Literal["match_post"] = "match_post"
+    post_id: str
+
+
+class MediaMatched(Message):
+    """The matching function found bank entries close to the post's media; the evaluation re-reads each entry and
+    decides. Entry ids and distances only, never hashes."""
+
+    type: Literal["media_matched"] = "media_matched"
+    post_id: str
+    media: list[MediaCandidates] = Field(min_length=1)
+
+
+EvaluationMessage = Annotated[
+    ReportSubmitted | CaseReevaluation | PostDeleted | MediaMatched, Field(discriminator="type")
+]
 
 
 class NotificationRequest(Message):

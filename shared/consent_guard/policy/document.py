@@ -15,7 +15,7 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
-from consent_guard.models.domain import Category, Enforcement, Outcome
+from consent_guard.models.domain import Bank, Category, Enforcement, Outcome
 from consent_guard.policy.transparency import TransparencyMapping
 
 POLICY_FILE = Path(__file__).with_name("private_information.json")
@@ -46,6 +46,21 @@ class RuleTrigger(StrEnum):
     HARASSMENT_OVERRIDE = "harassment_override"
     WEIGHING_FACTORS = "weighing_factors"
     VIOLATION = "violation"
+    # a post's media matched a hash bank (categories with `banked`)
+    BANK_MATCH_REMOVED = "bank_match_removed"
+    BANK_MATCH_NEAR = "bank_match_near"
+    BANK_MATCH_PROTECTED = "bank_match_protected"
+    BANK_MATCH_CLEARED = "bank_match_cleared"
+
+
+BANK_MATCH_TRIGGERS = frozenset(
+    {
+        RuleTrigger.BANK_MATCH_REMOVED,
+        RuleTrigger.BANK_MATCH_NEAR,
+        RuleTrigger.BANK_MATCH_PROTECTED,
+        RuleTrigger.BANK_MATCH_CLEARED,
+    }
+)
 
 
 class ExceptionKey(StrEnum):
@@ -82,6 +97,7 @@ class CategorySpec(Doc):
     attestations_required: bool = False  # a self/representative report must carry its confirmations to act on
     requires_media: bool = False  # the post must list a photo or video to act on automatically
     exceptions_apply: bool = False  # the exceptions and weighing factors are weighed
+    banked: bool = False  # the media of a removal is banked, and uploads matching the banks open cases
 
 
 class Rule(Doc):
@@ -182,6 +198,44 @@ class ReporterMisuse(Doc):
     suspension_days: PositiveInt
 
 
+class BankSpec(Doc):
+    id: Bank
+    title: Text
+    explanation: Text
+
+
+class ProtectedQuota(Doc):
+    max_registrations: PositiveInt
+    window_seconds: PositiveInt
+
+
+# the statement's match sentence may use these names (filled per decision, never with hashes or ids)
+MATCH_FIELDS = frozenset({"signal", "origin_decided_at", "origin_rules", "distance", "pdq_strict_distance"})
+
+
+class HashMatching(Doc):
+    """Thresholds and banks of hash matching. PDQ distances are Hamming distances of 256-bit hashes."""
+
+    pdq_strict_distance: int = Field(ge=0, le=31)  # at or below: removed media is removed again automatically
+    pdq_review_distance: int = Field(ge=0, le=31)  # at or below: a match at all (the index is exact up to 31)
+    pdq_min_quality: int = Field(ge=0, le=100)  # PDQ hashes of lower quality are not used
+    protected_max_per_person: PositiveInt
+    protected_quota: ProtectedQuota
+    banks: tuple[BankSpec, ...]
+    matched_statement: Text
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.pdq_strict_distance > self.pdq_review_distance:
+            raise ValueError("the strict PDQ distance cannot exceed the review distance")
+        if {b.id for b in self.banks} != set(Bank) or len(self.banks) != len(Bank):
+            raise ValueError("every bank is described exactly once")
+        names = {name for _, name, _, _ in string.Formatter().parse(self.matched_statement) if name is not None}
+        if unknown := names - MATCH_FIELDS:
+            raise ValueError(f"matched_statement: unknown placeholders {sorted(unknown)}")
+        return self
+
+
 class OutcomeNotice(Doc):
     outcome: Outcome
     description: Text
@@ -212,6 +266,8 @@ def _required_triggers(spec: CategorySpec) -> set[RuleTrigger]:
         needed.add(RuleTrigger.MEDIA_MISSING)
     if spec.exceptions_apply:
         needed |= {RuleTrigger.HARASSMENT_OVERRIDE, RuleTrigger.WEIGHING_FACTORS}
+    if spec.banked:
+        needed |= BANK_MATCH_TRIGGERS
     return needed
 
 
@@ -239,6 +295,8 @@ class PolicyIndex:
         "appeal_text",
         "automated_text",
         "automation",
+        "bank_texts",
+        "banked_categories",
         "categories",
         "content_ids",
         "enforcement_texts",
@@ -267,6 +325,9 @@ class PolicyIndex:
                 raise ValueError(f"{spec.id}: exceptions and weighing factors are defined for media only")
             if not spec.in_scope and (spec.attestations_required or spec.requires_media or spec.exceptions_apply):
                 raise ValueError(f"{spec.id}: an out-of-scope category cannot carry handling flags")
+            if spec.banked and spec.kind is not CategoryKind.MEDIA:
+                raise ValueError(f"{spec.id}: only media categories are banked")
+        self.banked_categories = frozenset(spec.id for spec in policy.categories if spec.banked)
         self.in_scope_categories = frozenset(spec.id for spec in policy.categories if spec.in_scope)
 
         provisions: list[Rule | PolicyException | WeighingFactor | LadderRung | AutomationProvision] = [
@@ -344,6 +405,7 @@ class PolicyIndex:
         self.appeal_text = _fill(notices.appeal, values, "appeal")
         self.interim_text = _fill(notices.interim, values, "interim")
         self.hidden_pending_review_text = _fill(notices.hidden_pending_review, values, "hidden_pending_review")
+        self.bank_texts = {b.id: _fill(b.explanation, values, b.id) for b in policy.hash_matching.banks}
         # a statement depends only on (category, rule ids, outcome, enforcement, strike): each is built once
         self.statements: dict[tuple[Category, tuple[str, ...], Outcome, Enforcement, bool, bool, bool], str] = {}
 
@@ -382,6 +444,7 @@ class Policy(Doc):
     reporter_quota: ReporterQuota
     reporter_misuse: ReporterMisuse
     claim_minutes: PositiveInt
+    hash_matching: HashMatching
     notices: Notices
     transparency_database: TransparencyMapping  # DSA Art. 24(5): how a restricting decision is reported
 
@@ -409,6 +472,12 @@ class Policy(Doc):
             "claim_minutes": self.claim_minutes,
             "good_after_upheld": self.reporter_standing.good_after_upheld,
             "misuse_window_days": self.reporter_misuse.window_days,
+            "pdq_strict_distance": self.hash_matching.pdq_strict_distance,
+            "pdq_review_distance": self.hash_matching.pdq_review_distance,
+            "pdq_min_quality": self.hash_matching.pdq_min_quality,
+            "protected_max_per_person": self.hash_matching.protected_max_per_person,
+            "protected_max_registrations": self.hash_matching.protected_quota.max_registrations,
+            "protected_window_hours": self.hash_matching.protected_quota.window_seconds // 3600,
         }
 
 

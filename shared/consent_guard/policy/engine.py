@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 from datetime import datetime
+from enum import StrEnum
 from typing import NamedTuple, assert_never
 
 from pydantic import Field
@@ -17,10 +18,13 @@ from consent_guard.models.domain import (
     ENFORCEMENT_ORDER,
     AccountFacts,
     Attestations,
+    Bank,
+    BankMatch,
     CaseFacts,
     Category,
     Decision,
     Enforcement,
+    EntryStatus,
     ExceptionCheck,
     Frozen,
     MediaFacts,
@@ -32,6 +36,7 @@ from consent_guard.models.domain import (
     Strike,
 )
 from consent_guard.policy.document import (
+    BANK_MATCH_TRIGGERS,
     AutomationKey,
     AutomationProvision,
     CategoryKind,
@@ -110,10 +115,16 @@ def review_priority(facts: CaseFacts, policy: Policy | None = None) -> tuple[int
     live = any(r.live_location for r in facts.reports)  # a reporter's hint, already bounded per reporter
     confirmed = facts.post is not None and facts.post.signals.live_location
     trusted = any(r.trusted_flagger for r in facts.reports)
+    return _review_tier(policy, facts.category, live, trusted, confirmed)
+
+
+def _review_tier(
+    policy: Policy, category: Category, live: bool, trusted: bool, confirmed: bool = False
+) -> tuple[int, int]:
     tier = next(
         t
         for t in policy.review_priorities
-        if (t.when.categories is None or facts.category in t.when.categories)
+        if (t.when.categories is None or category in t.when.categories)
         and (t.when.live_location is None or t.when.live_location == live)
         and (t.when.live_location_confirmed is None or t.when.live_location_confirmed == confirmed)
         and (t.when.trusted_flagger is None or t.when.trusted_flagger == trusted)
@@ -436,10 +447,15 @@ def _statement(
     automated: bool = True,
     *,
     for_reporter: bool = False,
+    found: str | None = None,
 ) -> str:
-    """The statement of reasons: built from policy text only, so it can carry no ids and no personal data."""
+    """The statement of reasons: built from policy text only, so it can carry no ids and no personal data.
+
+    `found` (how an automated match found the post: signal, distance, the earlier decision's date and rules) is
+    filled from policy text too, and never holds a hash or an id.
+    """
     key = (spec.id, rule_ids, outcome, enforcement, issues_strike, automated, for_reporter)
-    if (cached := index.statements.get(key)) is not None:
+    if found is None and (cached := index.statements.get(key)) is not None:
         return cached
     parts = [f"What was reported: {spec.label}. {spec.description}"]
     parts += [f"{index.headings[rule_id]}: {index.texts[rule_id]}" for rule_id in rule_ids]
@@ -451,9 +467,13 @@ def _statement(
         parts.append(index.enforcement_texts[enforcement])
     if issues_strike:
         parts.append(index.strike_text)
+    if found is not None:
+        parts.append(found)
     parts.append(index.automated_text if automated else index.human_text)
     parts.append(index.appeal_text if outcome in index.final_outcomes else index.interim_text)
-    statement = index.statements[key] = "\n".join(parts)
+    statement = "\n".join(parts)
+    if found is None:
+        index.statements[key] = statement
     return statement
 
 
@@ -490,7 +510,11 @@ def citable_rules(category: Category, outcome: Outcome, policy: Policy | None = 
     """
     policy = load_policy() if policy is None else policy
     spec = policy.index.categories[category]
-    violation = [r.id for r in policy.rules if category in r.categories and r.outcome is Outcome.REMOVE]
+    violation = [
+        r.id
+        for r in policy.rules
+        if category in r.categories and r.outcome is Outcome.REMOVE and r.trigger not in BANK_MATCH_TRIGGERS
+    ]
     if outcome is Outcome.REMOVE:
         return tuple(violation)
     if outcome is Outcome.NO_VIOLATION:
@@ -538,3 +562,186 @@ def decide_by_person(facts: CaseFacts, outcome: Outcome, rule_id: str, policy: P
         policy_version=policy.version,
         automated=False,
     )
+
+
+# ---------------------------------------------------------------- hash matching
+
+
+class MatchAction(StrEnum):
+    BLOCK = "block"  # removed automatically (at upload: do not publish)
+    REVIEW = "review"  # a moderator decides
+    NONE = "none"  # nothing to do under this policy
+
+
+class MatchVerdict(Frozen):
+    """What the policy says about one media item's matches."""
+
+    action: MatchAction
+    rule_id: str | None = None
+    category: Category | None = None
+    used: tuple[BankMatch, ...] = ()  # the matches the policy weighed (active, within thresholds, quality)
+    deciding: BankMatch | None = None  # the match the action rests on (for the statement)
+    per_match: tuple[tuple[BankMatch, MatchAction, str], ...] = ()  # each used match: its own action and rule
+
+
+_MATCH_TRIGGER_ACTION = {
+    RuleTrigger.BANK_MATCH_REMOVED: MatchAction.BLOCK,
+    RuleTrigger.BANK_MATCH_NEAR: MatchAction.REVIEW,
+    RuleTrigger.BANK_MATCH_PROTECTED: MatchAction.REVIEW,
+    RuleTrigger.BANK_MATCH_CLEARED: MatchAction.NONE,
+}
+
+
+def _match_trigger(match: BankMatch, strict: int) -> RuleTrigger:
+    match match.entry.bank:
+        case Bank.CLEARED:
+            return RuleTrigger.BANK_MATCH_CLEARED
+        case Bank.PROTECTED:
+            return RuleTrigger.BANK_MATCH_PROTECTED
+        case Bank.REMOVED:
+            close = match.signal != "pdq" or match.distance <= strict
+            return RuleTrigger.BANK_MATCH_REMOVED if close else RuleTrigger.BANK_MATCH_NEAR
+        case unreachable:
+            assert_never(unreachable)
+
+
+def usable_match(match: BankMatch, pdq_quality: int | None, policy: Policy) -> bool:
+    """Active, and for PDQ: both hashes of sufficient quality and within the review distance."""
+    if match.entry.status is not EntryStatus.ACTIVE or match.entry.category not in policy.index.banked_categories:
+        return False
+    if match.signal != "pdq":
+        return match.distance == 0
+    hm = policy.hash_matching
+    entry_quality = match.entry.signals.pdq_quality
+    return (
+        pdq_quality is not None
+        and pdq_quality >= hm.pdq_min_quality
+        and entry_quality is not None
+        and entry_quality >= hm.pdq_min_quality
+        and match.distance <= hm.pdq_review_distance
+    )
+
+
+def match_verdict(matches: Iterable[BankMatch], pdq_quality: int | None, policy: Policy | None = None) -> MatchVerdict:
+    """Decide what one media item's bank matches call for, citing a rule.
+
+    Exact hashes, or PDQ within the strict distance, of removed media: block. PDQ up to the review distance of
+    removed media, or any match of protected media: review. A match of cleared media suppresses automation (review
+    when something else matched too, nothing otherwise). PDQ of low quality (the upload's or the entry's) is not used.
+    """
+    policy = load_policy() if policy is None else policy
+    strict = policy.hash_matching.pdq_strict_distance
+    used = sorted(
+        (m for m in matches if usable_match(m, pdq_quality, policy)),
+        key=lambda m: (m.distance, m.signal != "sha256", m.signal != "md5", m.entry.entry_id),
+    )
+    if not used:
+        return MatchVerdict(action=MatchAction.NONE)
+    triggers = [(m, _match_trigger(m, strict)) for m in used]
+    acting = [(m, t) for m, t in triggers if t is not RuleTrigger.BANK_MATCH_CLEARED]
+    cleared = [m for m, t in triggers if t is RuleTrigger.BANK_MATCH_CLEARED]
+    categories = {m.entry.category for m, _ in acting} or {m.entry.category for m in cleared}
+    category = Category.INTIMATE_MEDIA if Category.INTIMATE_MEDIA in categories else next(iter(sorted(categories)))
+    index = policy.index
+    per_match = tuple((m, _MATCH_TRIGGER_ACTION[t], index.rule(t, m.entry.category).id) for m, t in triggers)
+    if not acting:
+        rule = index.rule(RuleTrigger.BANK_MATCH_CLEARED, category)
+        return MatchVerdict(
+            action=MatchAction.NONE, rule_id=rule.id, category=category, used=tuple(used), per_match=per_match
+        )
+    if cleared:
+        trigger, deciding = RuleTrigger.BANK_MATCH_CLEARED, cleared[0]
+    elif blocking := [m for m, t in acting if t is RuleTrigger.BANK_MATCH_REMOVED]:
+        trigger, deciding = RuleTrigger.BANK_MATCH_REMOVED, blocking[0]
+    elif protected := [m for m, t in acting if t is RuleTrigger.BANK_MATCH_PROTECTED]:
+        trigger, deciding = RuleTrigger.BANK_MATCH_PROTECTED, protected[0]
+    else:
+        trigger, deciding = RuleTrigger.BANK_MATCH_NEAR, acting[0][0]
+    action = MatchAction.BLOCK if trigger is RuleTrigger.BANK_MATCH_REMOVED else MatchAction.REVIEW
+    return MatchVerdict(
+        action=action,
+        rule_id=index.rule(trigger, category).id,
+        category=category,
+        used=tuple(used),
+        deciding=deciding,
+        per_match=per_match,
+    )
+
+
+class MatchCaseFacts(Frozen):
+    """What a case opened by a match is decided on (no report: the source is automated detection)."""
+
+    case_id: str
+    verdict: MatchVerdict
+    post: PostFacts
+    author: AccountFacts | None = None
+    author_strikes: tuple[Strike, ...] = ()
+    now: datetime
+
+
+def decide_match(facts: MatchCaseFacts, policy: Policy | None = None) -> Decision:
+    """The automated decision on a post whose media matched a bank: removal on the ladder, or review."""
+    policy = load_policy() if policy is None else policy
+    verdict = facts.verdict
+    if verdict.action is MatchAction.NONE or verdict.category is None or verdict.rule_id is None:
+        raise ValueError("a match that calls for nothing opens no case")
+    assert verdict.deciding is not None
+    index = policy.index
+    spec = index.categories[verdict.category]
+    reasons = [
+        f"{m.entry.bank.value} entry {m.entry.entry_id} matched by {m.signal} at distance {m.distance}: "
+        f"{action.value} ({rule_id})"
+        for m, action, rule_id in verdict.per_match
+    ]
+    rule_ids: tuple[str, ...] = (verdict.rule_id,)
+    enforcement, issues_strike = Enforcement.NONE, False
+    priority = sla_hours = None
+    found: str | None = None
+    if verdict.action is MatchAction.BLOCK:
+        outcome = Outcome.REMOVE
+        enforced = decide_enforcement(
+            spec.id, facts.post, facts.author, facts.author_strikes, facts.now, policy, case_id=facts.case_id
+        )
+        rule_ids += enforced.rule_ids
+        reasons.extend(enforced.reasons)
+        if enforced.enforcement is Enforcement.PERMANENT_SUSPENSION:
+            # a match proves the media, not what the account deserves: only a person suspends (the post is hidden
+            # while a moderator reviews, at the top of the queue)
+            person = index.automation[AutomationKey.PERMANENT_SUSPENSION]
+            assert person.outcome is not None
+            outcome = person.outcome
+            enforcement = Enforcement.HIDE_CONTENT if person.hide_content else Enforcement.NONE
+            rule_ids += (person.id,)
+            reasons.append(f"{person.id}: a suspension is decided by a person; the post is hidden meanwhile")
+            priority, sla_hours = _review_tier(policy, spec.id, live=False, trusted=False)
+        else:
+            enforcement, issues_strike = enforced.enforcement, enforced.issues_strike
+        entry = verdict.deciding.entry
+        found = policy.hash_matching.matched_statement.format_map(
+            {
+                "signal": _SIGNAL_NAMES.get(verdict.deciding.signal, verdict.deciding.signal),
+                "origin_decided_at": entry.origin_decided_at.date().isoformat() if entry.origin_decided_at else "-",
+                "origin_rules": ", ".join(entry.origin_rule_ids[:1]) or "this policy",
+                "distance": verdict.deciding.distance,
+                "pdq_strict_distance": policy.hash_matching.pdq_strict_distance,
+            }
+        )
+    else:
+        outcome = Outcome.NEEDS_REVIEW
+        priority, sla_hours = _review_tier(policy, spec.id, live=False, trusted=False)
+        reasons.append(f"review priority {priority}, within {sla_hours} hour(s)")
+    return Decision(
+        outcome=outcome,
+        enforcement=enforcement,
+        issues_strike=issues_strike,
+        rule_ids=rule_ids,
+        reasons=tuple(reasons),
+        statement_of_reasons=_statement(index, spec, rule_ids, outcome, enforcement, issues_strike, found=found),
+        policy_version=policy.version,
+        automated=True,
+        review_priority=priority,
+        review_sla_hours=sla_hours,
+    )
+
+
+_SIGNAL_NAMES = {"md5": "MD5 file hash", "sha256": "SHA-256 file hash", "pdq": "PDQ photo hash"}

@@ -76,7 +76,16 @@ def render_policy_markdown(policy: Policy) -> str:
         "",
     ]
     out += _table(
-        ["Category", "Label", "In scope", "Kind", "Confirmations required", "Media required", "Exceptions weighed"],
+        [
+            "Category",
+            "Label",
+            "In scope",
+            "Kind",
+            "Confirmations required",
+            "Media required",
+            "Exceptions weighed",
+            "Banked",
+        ],
         (
             (
                 f"`{c.id}`",
@@ -86,6 +95,7 @@ def render_policy_markdown(policy: Policy) -> str:
                 _yes(c.attestations_required),
                 _yes(c.requires_media),
                 _yes(c.exceptions_apply),
+                _yes(c.banked),
             )
             for c in policy.categories
         ),
@@ -160,6 +170,32 @@ def render_policy_markdown(policy: Policy) -> str:
     out += _table(
         ["Tier", "When", "Priority (0 = first)", "SLA (hours)"],
         ((t.title, _review_conditions(index, t.when), t.priority, t.sla_hours) for t in policy.review_priorities),
+    )
+    hm = policy.hash_matching
+    out += [
+        "## Hash banks",
+        "",
+        "consent-guard never receives media, only hashes the platform (or a person's device) computes: MD5 and "
+        "SHA-256 of the file, and PDQ (256 bits, with a quality of 0-100) of photos. A post whose media matches an "
+        "active entry opens a case by itself (source: automated detection), decided by rules "
+        + ", ".join(r.id for r in policy.rules if r.trigger.value.startswith("bank_match"))
+        + ". No automatic action is taken without re-reading the entry's status at that moment.",
+        "",
+    ]
+    out += _table(["Bank", "Title", "Explanation"], ((f"`{b.id}`", b.title, index.bank_texts[b.id]) for b in hm.banks))
+    out += _table(
+        ["Setting", "Value"],
+        (
+            ("Automatic removal (removed bank)", f"exact hash, or PDQ distance <= {hm.pdq_strict_distance} of 256"),
+            ("Review (removed bank)", f"PDQ distance {hm.pdq_strict_distance + 1} to {hm.pdq_review_distance}"),
+            ("Review (protected bank)", f"exact hash, or PDQ distance <= {hm.pdq_review_distance}"),
+            ("PDQ used only from quality", f"{hm.pdq_min_quality} (both the upload's hash and the entry's)"),
+            ("Protected media per person", f"{hm.protected_max_per_person} at a time"),
+            (
+                "Protected media registrations",
+                f"{hm.protected_quota.max_registrations} per {hm.protected_quota.window_seconds} seconds",
+            ),
+        ),
     )
     out += ["## Timings and limits", ""]
     quota = policy.reporter_quota

@@ -3,6 +3,7 @@ that moves a case."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,8 +13,9 @@ from botocore.exceptions import ClientError
 
 from consent_guard.errors import NotFound
 from consent_guard.models import items as it
-from consent_guard.models.domain import Case, CaseEvent, Strike
+from consent_guard.models.domain import Case, CaseEvent, Report, Strike
 from consent_guard.models.effects import Outbox
+from consent_guard.repository.bank import BankChange, bank_actions
 from consent_guard.repository.base import (
     TableAccess,
     TransactionRejected,
@@ -40,6 +42,8 @@ class CaseChange:
     strikes_removed: Sequence[tuple[str, str]] = ()  # (account_id, case_id)
     outbox: Outbox | None = None  # what the change owes the world, stored with it (see repository/outbox.py)
     statements: Sequence[PendingStatement] = ()  # owed to the EU Transparency Database (repository/statements.py)
+    bank: BankChange | None = None  # bank entries the decision writes or disables (repository/bank.py)
+    new_reports: Sequence[tuple[Report, str, it.Item]] = ()  # (report, dedupe digest, response): made by the change
 
 
 class CasesRepository(TableAccess):
@@ -125,6 +129,25 @@ class CasesRepository(TableAccess):
             actions.append({"Put": {"TableName": self.table_name, "Item": _av(it.strike_to_item(account_id, strike))}})
         for account_id, case_id in change.strikes_removed:
             actions.append({"Delete": {"TableName": self.table_name, "Key": _av(it.strike_key(account_id, case_id))}})
+        for report, dedupe_digest, response in change.new_reports:
+            dedupe = {
+                **it.dedupe_key(dedupe_digest),
+                "type": "dedupe",
+                "report_id": report.report_id,
+                "response": json.dumps(response, sort_keys=True),
+            }
+            for item in (dedupe, it.report_to_item(report, None)):
+                actions.append(
+                    {
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": _av(item),
+                            "ConditionExpression": "attribute_not_exists(PK)",
+                        }
+                    }
+                )
+        if change.bank:
+            actions += bank_actions(self.table_name, change.bank)
         if change.statements:
             from consent_guard.repository.statements import statement_put  # the module builds on this package
 

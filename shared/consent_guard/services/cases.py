@@ -6,7 +6,7 @@ gets a 409 with the winner's state. Decisions by people run the same enforcement
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from consent_guard.auth import Group, Principal
@@ -19,6 +19,7 @@ from consent_guard.models import api
 from consent_guard.models import items as it
 from consent_guard.models.domain import (
     Appeal,
+    Attestations,
     Case,
     CaseEvent,
     CaseFacts,
@@ -27,20 +28,32 @@ from consent_guard.models.domain import (
     Decision,
     EventType,
     Outcome,
+    Relationship,
     Report,
+    ReportFacts,
     Strike,
 )
 from consent_guard.models.tdb import PendingStatement
 from consent_guard.observability import MetricUnit, logger, metrics
 from consent_guard.policy import RuleNotApplicable, citable_rules, decide_by_person
 from consent_guard.repository import CaseChange
+from consent_guard.repository.bank import BankChange
 from consent_guard.repository.statements import StatementRepository
+from consent_guard.services.banking import decision_bank_change
 from consent_guard.services.effects import MEASURES, UNDO, CaseWorkflow, unfounded_effect
 from consent_guard.services.evaluation import with_timer
 from consent_guard.services.statements import pending_statement
 
 STAFF = (Group.MODERATORS, Group.APPEALS, Group.ADMINS)
 REPORTS_PAGE = 50  # reports in a case's view; the rest page through GET /cases/{case_id}/reports
+# what a person's decision on a case opened by automated detection is recorded against (the engine does not weigh it)
+_DETECTED = ReportFacts(
+    report_id="automated_detection",
+    reporter_id="system",
+    relationship=Relationship.OTHER,
+    attestations=Attestations(),
+    submitted_at=datetime(2000, 1, 1, tzinfo=UTC),
+)
 
 
 class RuleRejected(InvalidRequest):
@@ -279,6 +292,12 @@ class CaseService(CaseWorkflow):
                     for s in sorted(strikes, key=lambda s: s.issued_at)
                 ],
                 "failed_notifications": failures,
+                "detection": api.DetectionView(
+                    source=case.detection.source,
+                    matches=[m.model_dump(mode="json") for m in case.detection.matches],
+                )
+                if case.detection
+                else None,
                 "statements": [
                     api.StatementView(
                         puid=s.puid,
@@ -407,6 +426,8 @@ class CaseService(CaseWorkflow):
                 )
             )
         updated = with_timer(updated, case, now, self.policy)
+        bank, owned = self._bank_change(case, updated, now)
+        updated = updated.model_copy(update={"bank_entries": owned})
         # what the decision owes (outcome to every reporter, the statement of reasons, the platform's measures, and
         # each reporter counted when the reports were manifestly unfounded) is stored with it, in one transaction
         effects = self.effects.after_decision(updated, None, case.state, enforcement_seq)
@@ -424,6 +445,7 @@ class CaseService(CaseWorkflow):
                 strikes=strikes,
                 outbox=self.outbox(updated, effects),
                 statements=self._statements(updated, enforcement_seq, now),
+                bank=bank,
             )
         )
         metrics.add_metric(name="ModeratorDecisions", unit=MetricUnit.Count, value=1)
@@ -582,6 +604,15 @@ class CaseService(CaseWorkflow):
                 )
         updated = with_timer(updated, case, now, self.policy)
         check_move(CaseState.APPEALED, updated.state)
+        bank = None
+        if request.result == "overturn":
+            # an overturn takes effect in the banks at once: the removal's entries are disabled in this transaction
+            bank, owned = self._bank_change(case, updated, now)
+            updated = updated.model_copy(update={"bank_entries": owned})
+            if bank is not None and bank.disable:
+                events[0] = events[0].model_copy(
+                    update={"data": {**events[0].data, "bank_entries_disabled": len(bank.disable)}}
+                )
         self.save(
             CaseChange(
                 case=updated,
@@ -591,6 +622,7 @@ class CaseService(CaseWorkflow):
                 strikes_removed=strikes_removed,
                 outbox=self.outbox(updated, self.effects.after_appeal(updated, events[0].seq, lifted, applied_seq)),
                 statements=self._statements(updated, applied_seq, now),
+                bank=bank,
             )
         )
         metrics.add_metric(name=f"Appeal_{request.result}", unit=MetricUnit.Count, value=1)
@@ -642,6 +674,12 @@ class CaseService(CaseWorkflow):
 
     # ------------------------------------------------------------ helpers
 
+    def _bank_change(self, previous: Case, updated: Case, now: datetime) -> tuple[BankChange | None, tuple[str, ...]]:
+        if updated.category not in self.policy.index.banked_categories:
+            return None, updated.bank_entries
+        post = self.repository.get_post_context(updated.post_id)
+        return decision_bank_change(self.policy, previous, updated, post.facts if post else None, now)
+
     def _get(self, case_id: str) -> Case:
         return self.repository.get_case(case_id)
 
@@ -683,7 +721,8 @@ class CaseService(CaseWorkflow):
         facts = CaseFacts(
             case_id=case.case_id,
             category=case.category,
-            reports=case.key_reports,
+            # a case opened by a bank match has no report: the person decides on the post itself
+            reports=case.key_reports or (_DETECTED,),
             post=post.facts if post else None,
             author=author.facts if author else None,
             author_strikes=tuple(strikes),

@@ -41,6 +41,7 @@ from consent_guard.observability import MetricUnit, logger, metrics
 from consent_guard.policy import Policy, evaluate_case
 from consent_guard.repository import CaseChange
 from consent_guard.repository.outbox import EMBEDDED
+from consent_guard.services.banking import decision_bank_change
 from consent_guard.services.effects import MEASURES, UNDO, CaseWorkflow
 from consent_guard.services.statements import pending_statement
 
@@ -214,6 +215,10 @@ class EvaluationService(CaseWorkflow):
             if case.state not in PENDING_STATES:
                 logger.info("case no longer pending; nothing to re-evaluate", case_id=case_id, state=case.state.value)
                 return
+            if case.detection is not None:
+                # opened by a bank match and waiting for a moderator: no report-based evaluation decides it
+                logger.info("case opened by a bank match stays with its moderator", case_id=case_id)
+                return
             try:
                 self._reevaluate(case, trigger=None, reason=reason)
                 return
@@ -244,7 +249,7 @@ class EvaluationService(CaseWorkflow):
         if case is None:
             self._reevaluate(None, trigger=report, reason="first_report")
             return
-        if case.state in PENDING_STATES and is_key_report(report.facts(), case.key_reports):
+        if case.state in PENDING_STATES and case.detection is None and is_key_report(report.facts(), case.key_reports):
             self._reevaluate(case, trigger=report, reason="new_report")
             return
         if (
@@ -445,6 +450,10 @@ class EvaluationService(CaseWorkflow):
             measures_active=measures,
         )
         new_case = with_timer(new_case, case, now, self.policy)
+        bank_change = None
+        if decided:
+            bank_change, owned = decision_bank_change(self.policy, case, new_case, post.facts if post else None, now)
+            new_case = new_case.model_copy(update={"bank_entries": owned})
         statements = (
             [pending_statement(new_case, enforcement_seq, post.facts, self.policy, statement_settings(), now)]
             if enforcement_seq is not None and post is not None
@@ -462,6 +471,7 @@ class EvaluationService(CaseWorkflow):
                 strikes=strikes_new,
                 outbox=self.outbox(new_case, effects),
                 statements=statements,
+                bank=bank_change,
             )
         )
         logger.info(

@@ -8,7 +8,7 @@ from datetime import timedelta
 from consent_guard.auth import Principal
 from consent_guard.cases import PENDING_STATES
 from consent_guard.clock import Clock, utc_now
-from consent_guard.errors import NotFound, TooManyRequests
+from consent_guard.errors import NotFound, StorageUnavailable, TooManyRequests
 from consent_guard.ids import case_id_for, digest, new_report_id
 from consent_guard.messaging import DeliveryFailed, QueuePublisher
 from consent_guard.models.api import (
@@ -28,6 +28,7 @@ from consent_guard.models.domain import (
     Category,
     MediaFacts,
     MediaItem,
+    MediaSignals,
     PostContext,
     PostFacts,
     PostSignals,
@@ -36,7 +37,7 @@ from consent_guard.models.domain import (
 )
 from consent_guard.models.effects import Outbox
 from consent_guard.models.items import iso
-from consent_guard.models.messages import CaseReevaluation, PostDeleted, ReportSubmitted
+from consent_guard.models.messages import CaseReevaluation, MatchPost, PostDeleted, ReportSubmitted
 from consent_guard.observability import MetricUnit, logger, metrics
 from consent_guard.policy import (
     Policy,
@@ -87,10 +88,12 @@ class IntakeService:
         effects_queue: QueuePublisher,
         clock: Clock = utc_now,
         policy: Policy | None = None,
+        matching_queue: QueuePublisher | None = None,
     ) -> None:
         self.repository = repository
         self.evaluation_queue = evaluation_queue
         self.announcer = Announcer(effects_queue)
+        self.matching_queue = matching_queue
         self.clock = clock
         self.policy = policy or load_policy()
 
@@ -328,13 +331,29 @@ class IntakeService:
             post_id=post_id,
             author_id=request.author_id,
             created_at=request.created_at,
-            media=tuple(MediaItem(media_id=m.media_id, media_type=m.media_type) for m in request.media),
+            media=tuple(
+                MediaItem(
+                    media_id=m.media_id,
+                    media_type=m.media_type,
+                    signals=MediaSignals.model_validate(signals.model_dump()) if (signals := m.signals()) else None,
+                )
+                for m in request.media
+            ),
             is_reshare=request.is_reshare,
             signals=PostSignals.model_validate(request.signals.model_dump()),
         )
         self.repository.put_post_context(PostContext(facts=facts, text=request.text, updated_at=now))
+        matching = any(m.signals is not None for m in facts.media) and self.matching_queue is not None
+        if matching:
+            assert self.matching_queue is not None
+            try:
+                self.matching_queue.send(MatchPost(post_id=post_id))
+            except DeliveryFailed as exc:
+                # the context is stored, its media not yet checked against the banks: the platform retries the PUT
+                logger.warning("post media not queued for matching", post_id=post_id, error=str(exc))
+                raise StorageUnavailable("the post's media could not be queued for matching, retry later") from None
         reopened = self._reevaluate_pending_cases_of_post(post_id, reason="post_context_updated")
-        logger.info("post context stored", post_id=post_id, reevaluating=len(reopened))
+        logger.info("post context stored", post_id=post_id, reevaluating=len(reopened), matching=matching)
         return ContextAccepted(id=post_id, reevaluating_cases=reopened)
 
     def put_account_context(

@@ -48,7 +48,7 @@ def pending_statement(
             issues_strike=decision.issues_strike,
             automated=decision.automated,
             trusted_flagger=any(r.trusted_flagger for r in case.key_reports),
-            own_detection=False,  # every case starts from a notice; hash-matched re-uploads will set this
+            own_detection=case.detection is not None,  # a case a bank match opened: our own detection
             media_types=tuple(m.media_type for m in post.media) if post else (),
             content_created_at=post.created_at if post else case.created_at,
             decided_at=now,
