@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import time_machine
 
+from consent_guard.models.items import unpacked
 from consent_guard.services.stats import RELATIVE_ERROR, exact_quantile
 from tests.conftest import load_event
 from tests.handlers.conftest import Stack
@@ -93,7 +94,7 @@ def test_a_known_story_gives_exactly_the_expected_figures(stack: Stack) -> None:
             assert status == 200, decided
             if i == 1:
                 kept = _outbox_items(stack, case_id)  # what the decision owes, before it is delivered
-                assert len(kept) == 1 and "stats" in kept[0]["effects"]
+                assert len(kept) == 1 and '"kind":"stats"' in unpacked(kept[0]["effects"])
             stack.run_pipeline()
         human_times.append(hours * 3600.0)
     # --- day 1: one reporter's manifestly unfounded notices (three posts; another person reported the first too)
