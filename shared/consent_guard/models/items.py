@@ -35,7 +35,9 @@ from consent_guard.models.domain import (
 Item = dict[str, Any]
 
 CASE_REPORT_SHARDS = 8  # a storm's report items spread over 8 ListIndex partitions per case
-DUE_SHARDS = 8  # timers spread over 8 DueIndex partitions
+# timers spread over 64 DueIndex partitions: their write capacity, and the re-review's parallelism (one worker per
+# busy shard: docs/data-model.md). Raising it is safe (a timer written under the old count sits in a shard below it).
+DUE_SHARDS = 64
 REVIEW_QUEUE = "QUEUE#review"
 APPEALS_QUEUE = "QUEUE#appeals"
 # Work queues in ListIndex: every transition of a case in review writes its queue entry, so the review queue is
