@@ -133,7 +133,11 @@ def create_resources(session: Any, prefix: str = "cg") -> LocalResources:
             attributes["RedrivePolicy"] = json.dumps(
                 {"deadLetterTargetArn": created.queue_arns[target], "maxReceiveCount": str(redrive["maxReceiveCount"])}
             )
-        url = sqs.create_queue(QueueName=f"{prefix}-{logical_id}", Attributes=attributes)["QueueUrl"]
+        name = f"{prefix}-{logical_id}"
+        if props.get("FifoQueue"):
+            attributes["FifoQueue"] = "true"
+            name += ".fifo"  # SQS's rule for a FIFO queue's name (CloudFormation adds it to the names it makes)
+        url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
         created.queues[logical_id] = url
         created.queue_arns[logical_id] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
             "Attributes"

@@ -66,6 +66,7 @@ class ReviewSettings(_Env):
     table_name: str = Field(alias="TABLE_NAME", min_length=3)
     evaluation_queue_url: str = Field(alias="EVALUATION_QUEUE_URL", min_length=1)
     effects_queue_url: str = Field(alias="EFFECTS_QUEUE_URL", min_length=1)
+    shard_queue_url: str = Field(alias="REVIEW_SHARD_QUEUE_URL", min_length=1)
 
 
 class SubmissionMode(StrEnum):

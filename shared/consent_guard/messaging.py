@@ -53,9 +53,15 @@ class QueuePublisher:
             self._client = sqs_client()
         return self._client
 
-    def send(self, message: BaseModel) -> None:
+    def send(self, message: BaseModel, group_id: str | None = None, deduplication_id: str | None = None) -> None:
+        """One message; on a FIFO queue, in `group_id` (one at a time per group) and deduplicated by its id."""
+        fifo: dict[str, str] = {}
+        if group_id is not None:
+            fifo["MessageGroupId"] = group_id
+        if deduplication_id is not None:
+            fifo["MessageDeduplicationId"] = deduplication_id
         try:
-            self.client.send_message(QueueUrl=self.queue_url, MessageBody=message.model_dump_json())
+            self.client.send_message(QueueUrl=self.queue_url, MessageBody=message.model_dump_json(), **fifo)  # type: ignore[arg-type]
         except (ClientError, BotoCoreError) as exc:
             raise DeliveryFailed(type(exc).__name__) from exc
 

@@ -230,6 +230,7 @@ class Stack:
             {
                 "EvaluationQueue": "policy_evaluation/report_submitted.json",
                 "EffectsQueue": "effects/outbox_ready.json",
+                "ReReviewShardQueue": "scheduled_review/shard_work.json",
             }.get(queue, "notification/notification_request.json")
         )["Records"][0]
         records = []

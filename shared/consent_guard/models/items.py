@@ -35,9 +35,30 @@ from consent_guard.models.domain import (
 Item = dict[str, Any]
 
 CASE_REPORT_SHARDS = 8  # a storm's report items spread over 8 ListIndex partitions per case
-DUE_SHARDS = 8  # timers spread over 8 DueIndex partitions
+# timers spread over 64 DueIndex partitions: their write capacity, and the re-review's parallelism (one worker per
+# busy shard: docs/data-model.md). Raising it is safe (a timer written under the old count sits in a shard below it).
+DUE_SHARDS = 64
 REVIEW_QUEUE = "QUEUE#review"
 APPEALS_QUEUE = "QUEUE#appeals"
+# Work queues in ListIndex: every transition of a case in review writes its queue entry, so the review queue is
+# spread over REVIEW_QUEUE_SHARDS partitions (write capacity grows with the count: docs/data-model.md) and read as a
+# merge of the shard heads. Appeals are rare: one partition. Raising a count is safe (readers ask every partition
+# of the new count, and a case's next write moves it to its new shard); lowering one would hide cases.
+REVIEW_QUEUE_SHARDS = 8
+QUEUE_SHARDS = {REVIEW_QUEUE: REVIEW_QUEUE_SHARDS, APPEALS_QUEUE: 1}
+
+
+def queue_partition(queue: str, case_id: str) -> str:
+    """The ListIndex partition of a case waiting in `queue` (REVIEW_QUEUE or APPEALS_QUEUE)."""
+    shards = QUEUE_SHARDS[queue]
+    return queue if shards == 1 else f"{queue}#{shard_of(case_id, shards)}"
+
+
+def queue_partitions(queue: str) -> list[str]:
+    """Every partition a reader of `queue` asks. The review queue's also include its unsharded partition, where
+    cases queued before the queue was sharded still wait until their next change moves them."""
+    shards = QUEUE_SHARDS[queue]
+    return [queue] if shards == 1 else [f"{queue}#{n}" for n in range(shards)] + [queue]
 
 
 def packed(text: str) -> bytes:
@@ -295,10 +316,10 @@ def case_to_item(case: Case) -> Item:
         item["review_priority"] = case.review_priority
     if case.state == CaseState.IN_REVIEW and case.review_priority is not None:
         # priority first, then age: the queue sort key never changes while the case waits
-        item["LPK"] = REVIEW_QUEUE
+        item["LPK"] = queue_partition(REVIEW_QUEUE, case.case_id)
         item["LSK"] = f"{case.review_priority}#{iso(case.queued_at or case.updated_at)}#{case.case_id}"
     elif case.state == CaseState.APPEALED and case.appeal is not None:
-        item["LPK"] = APPEALS_QUEUE
+        item["LPK"] = queue_partition(APPEALS_QUEUE, case.case_id)
         item["LSK"] = f"{iso(case.appeal.filed_at)}#{case.case_id}"
     if case.queued_at:
         item["queued_at"] = iso(case.queued_at)

@@ -31,6 +31,18 @@ class PostDeleted(Message):
     post_id: str
 
 
+class ShardWork(Message):
+    """One DueIndex shard for a re-review worker of its own: handed off by the scheduled run (more due than a page),
+    or handed on by a worker whose time ran out, with the position to go on from (table and index keys: ids and
+    times only)."""
+
+    type: Literal["shard_work"] = "shard_work"
+    shard: int = Field(ge=0)
+    run: str = Field(min_length=1, max_length=64)  # the scheduled run that handed it off (its event's time)
+    hop: int = Field(default=0, ge=0)  # how many workers before this one went through the shard in this run
+    cursor: dict[str, dict[str, str]] | None = None
+
+
 class MatchCandidate(Message):
     entry_id: str
     signal: str  # md5, sha256 or pdq

@@ -159,25 +159,74 @@ class CasesRepository(TableAccess):
             raise
 
     def queue(
-        self, queue_pk: str, limit: int, start: dict[str, Any] | None, category: str | None = None
-    ) -> tuple[list[Case], dict[str, Any] | None]:
-        """A work queue (review or appeals) in its index order: priority, then age, from `start` (a key checked by
-        consent_guard.cursors); optionally one category (filtered after the read, so a page may hold fewer than
-        `limit` cases and still have a next one)."""
-        kwargs: dict[str, Any] = {
-            "TableName": self.table_name,
-            "IndexName": "ListIndex",
-            "KeyConditionExpression": "LPK = :p",
-            "ExpressionAttributeValues": _av({":p": queue_pk}),
-            "Limit": limit,
-        }
-        if category is not None:
-            kwargs["FilterExpression"] = "category = :c"
-            kwargs["ExpressionAttributeValues"] = _av({":p": queue_pk, ":c": category})
-        if start is not None:
-            kwargs["ExclusiveStartKey"] = start
-        response = self._call("query", **kwargs)
-        return [it.case_from_item(_py(i)) for i in response.get("Items", [])], response.get("LastEvaluatedKey")
+        self, queue: str, limit: int, after: str | None, category: str | None = None
+    ) -> tuple[list[Case], str | None]:
+        """A page of a work queue (it.REVIEW_QUEUE or it.APPEALS_QUEUE) in its order - priority, then age - as a
+        merge of its partitions' heads, from after the queue position `after` (a sort key; consent_guard.cursors
+        checked it); optionally one category, filtered after the read. Returns the page and the position to go on
+        from, None at the end.
+
+        One query per partition, each bounded by `limit`: a partition that has more beyond what it returned caps the
+        page at its last key read (the horizon), since any of its unread cases may sort before another partition's.
+        So a page may hold fewer than `limit` cases and still have a next one, as with the category filter alone.
+        """
+        read: list[dict[str, Any]] = []
+        horizons: list[str] = []
+        for partition in it.queue_partitions(queue):
+            condition, values = "LPK = :p", {":p": partition}
+            if after is not None:
+                condition, values = "LPK = :p AND LSK > :after", values | {":after": after}
+            kwargs: dict[str, Any] = {
+                "TableName": self.table_name,
+                "IndexName": "ListIndex",
+                "KeyConditionExpression": condition,
+                "Limit": limit,
+            }
+            if category is not None:
+                kwargs["FilterExpression"] = "category = :c"
+                values = values | {":c": category}
+            kwargs["ExpressionAttributeValues"] = _av(values)
+            response = self._call("query", **kwargs)
+            read += [_py(i) for i in response.get("Items", [])]
+            if response.get("LastEvaluatedKey"):
+                horizons.append(str(response["LastEvaluatedKey"]["LSK"]["S"]))
+        horizon = min(horizons) if horizons else None
+        ready = sorted((i for i in read if horizon is None or str(i["LSK"]) <= horizon), key=lambda i: str(i["LSK"]))
+        page = ready[:limit]
+        if len(ready) > limit:
+            position: str | None = str(page[-1]["LSK"])
+        else:
+            position = horizon  # everything up to the horizon is on this page; None: every partition is exhausted
+        return [it.case_from_item(i) for i in page], position
+
+    def queue_counts(self, queue: str, at: datetime) -> dict[str, dict[str, int]]:
+        """Every case in a work queue counted by category: how many, and how many past their review deadline."""
+        now = it.iso(at)
+        counts: dict[str, dict[str, int]] = {}
+        for partition in it.queue_partitions(queue):
+            cursor: dict[str, Any] | None = None
+            while True:
+                kwargs: dict[str, Any] = {
+                    "TableName": self.table_name,
+                    "IndexName": "ListIndex",
+                    "KeyConditionExpression": "LPK = :p",
+                    "ProjectionExpression": "category, review_due_at",
+                    "ExpressionAttributeValues": _av({":p": partition}),
+                }
+                if cursor:
+                    kwargs["ExclusiveStartKey"] = cursor
+                response = self._call("query", **kwargs)
+                for raw in response.get("Items", []):
+                    item = _py(raw)
+                    entry = counts.setdefault(str(item.get("category", "")), {"cases": 0, "overdue": 0})
+                    entry["cases"] += 1
+                    due = item.get("review_due_at")
+                    if due and str(due) < now:
+                        entry["overdue"] += 1
+                cursor = response.get("LastEvaluatedKey")
+                if not cursor:
+                    break
+        return counts
 
     def report_counts(self, case_ids: Iterable[str]) -> dict[str, int]:
         """How many reports each case has received (its sharded counters summed; 0 for none)."""
@@ -188,33 +237,6 @@ class CasesRepository(TableAccess):
             case_id = str(item["PK"]).removeprefix("CASE#")
             counts[case_id] = counts.get(case_id, 0) + int(item.get("reports", 0))
         return counts
-
-    def queue_counts(self, queue_pk: str, at: datetime) -> dict[str, dict[str, int]]:
-        """Every case in a work queue counted by category: how many, and how many past their review deadline."""
-        now = it.iso(at)
-        counts: dict[str, dict[str, int]] = {}
-        cursor: dict[str, Any] | None = None
-        while True:
-            kwargs: dict[str, Any] = {
-                "TableName": self.table_name,
-                "IndexName": "ListIndex",
-                "KeyConditionExpression": "LPK = :p",
-                "ProjectionExpression": "category, review_due_at",
-                "ExpressionAttributeValues": _av({":p": queue_pk}),
-            }
-            if cursor:
-                kwargs["ExclusiveStartKey"] = cursor
-            response = self._call("query", **kwargs)
-            for raw in response.get("Items", []):
-                item = _py(raw)
-                entry = counts.setdefault(str(item.get("category", "")), {"cases": 0, "overdue": 0})
-                entry["cases"] += 1
-                due = item.get("review_due_at")
-                if due and str(due) < now:
-                    entry["overdue"] += 1
-            cursor = response.get("LastEvaluatedKey")
-            if not cursor:
-                return counts
 
     def set_case_timer(self, case: Case, expected_dsk: str) -> bool:
         """Rewrite only the case's timer attributes, as `case_to_item` derives them from `case`, if the case is

@@ -10,6 +10,13 @@ from botocore.exceptions import ClientError
 from consent_guard.models import items as it
 from consent_guard.repository.base import Page, TableAccess, _av, _code, _py
 
+POSITION_KEYS = ("PK", "SK", "DPK", "DSK")  # a DueIndex position: the table's key and the index's
+
+
+def timer_position(timer: it.Item) -> dict[str, Any]:
+    """The query position just after `timer` (one of `due_timers`' items), as DynamoDB's LastEvaluatedKey."""
+    return _av({name: timer[name] for name in POSITION_KEYS})
+
 
 class TimersRepository(TableAccess):
     def due_timers(self, shard: int, now: datetime, cursor: dict[str, Any] | None = None, limit: int = 100) -> Page:

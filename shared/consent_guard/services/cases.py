@@ -129,7 +129,7 @@ def decision_view(case: Case, staff: bool) -> api.DecisionView | None:
     )
 
 
-QUEUE_KEYS = frozenset({"PK", "SK", "LPK", "LSK"})
+QUEUE_KEYS = frozenset({"LSK"})  # a queue position: the sort key the merge of its partitions reached
 
 
 class CaseService(CaseWorkflow):
@@ -138,7 +138,7 @@ class CaseService(CaseWorkflow):
     # ------------------------------------------------------------ reading
 
     @staticmethod
-    def _queue_partition(principal: Principal, queue: str) -> str:
+    def _work_queue(principal: Principal, queue: str) -> str:
         if queue == "review":
             principal.require_group(Group.MODERATORS, Group.ADMINS)
             return it.REVIEW_QUEUE
@@ -149,19 +149,21 @@ class CaseService(CaseWorkflow):
         self, principal: Principal, queue: str, limit: int, cursor: str | None, category: str | None = None
     ) -> api.CasePage:
         """A page of a work queue. The cursor is signed for this caller and this query (consent_guard.cursors)."""
-        partition = self._queue_partition(principal, queue)
+        work_queue = self._work_queue(principal, queue)
         if self.cursors is None:
             raise RuntimeError("CaseService.cursors is not configured")
         binding = f"{principal.subject}\n/cases\n{queue}\n{category or ''}"
         start = self.cursors.decode(cursor, binding, QUEUE_KEYS)
-        cases, last_key = self.repository.queue(partition, limit, start, category)
+        after = str(start["LSK"]["S"]) if start else None
+        cases, position = self.repository.queue(work_queue, limit, after, category)
         counts = self.repository.report_counts(c.case_id for c in cases)
+        next_key = {"LSK": {"S": position}} if position else None
         return api.CasePage(
-            items=[summary(c, counts.get(c.case_id)) for c in cases], next_cursor=self.cursors.encode(last_key, binding)
+            items=[summary(c, counts.get(c.case_id)) for c in cases], next_cursor=self.cursors.encode(next_key, binding)
         )
 
     def queue_counts(self, principal: Principal, queue: str) -> api.QueueCounts:
-        counts = self.repository.queue_counts(self._queue_partition(principal, queue), self.clock())
+        counts = self.repository.queue_counts(self._work_queue(principal, queue), self.clock())
         return api.QueueCounts(
             queue=queue,
             total=sum(c["cases"] for c in counts.values()),

@@ -1,7 +1,7 @@
 """Scheduled re-review: finds what is due through the sparse DueIndex (never a Scan) and acts on each timer
 through a conditional write, so late, repeated or overlapping runs act once per timer.
 
-Timers (one per item, in the KEYS_ONLY, 8-way sharded DueIndex; the kind is in the sort key):
+Timers (one per item, in the KEYS_ONLY, 64-way sharded DueIndex; the kind is in the sort key):
 
 | kind | on | action when due |
 |---|---|---|
@@ -48,7 +48,9 @@ from consent_guard.models.messages import CaseReevaluation, NotificationRequest,
 from consent_guard.observability import MetricUnit, logger, metrics
 from consent_guard.policy import Policy, review_priority
 from consent_guard.repository import CaseChange, CaseRepository
+from consent_guard.repository.base import Page
 from consent_guard.repository.outbox import OUTBOX_TIMER, outbox_id_of
+from consent_guard.repository.timers import timer_position
 from consent_guard.services.effects import (
     CaseWorkflow,
     case_outbox_id,
@@ -89,6 +91,7 @@ class RunSummary:
     enforcement_events: int = 0  # events to the platform stored with their change
     reports_erased: int = 0
     stopped_early: bool = False  # the time budget ran out; the rest waits for the next run
+    handed_off: list[int] = field(default_factory=list)  # shards with more due than a page: each to its own worker
 
     def count(self, kind: str, bucket: str = "acted") -> None:
         counts: dict[str, int] = getattr(self, bucket)
@@ -137,38 +140,74 @@ class ReReviewService(CaseWorkflow):
 
     # ------------------------------------------------------------ the run
 
-    def run(self, remaining_ms: Callable[[], int] | None = None) -> RunSummary:
-        """Act on every timer due now, shard by shard and page by page, until done or out of time."""
+    def run(
+        self, remaining_ms: Callable[[], int] | None = None, hand_off: Callable[[int], None] | None = None
+    ) -> RunSummary:
+        """Act on every timer due now, shard by shard and page by page, until done or out of time.
+
+        With `hand_off` (the scheduled function's): a shard with more due than one page is handed to a worker of its
+        own (`run_shard`, one invocation per busy shard, in parallel) instead of being worked here, so a backlog
+        drains at the shards' combined pace, not one run's (docs/data-model.md). Reading a shard's first page is
+        what the run does anyway, so the common case - little due - costs nothing more and is acted on at once."""
         run = _Run(now=self.clock(), summary=RunSummary(), remaining_ms=remaining_ms)
-        summary = run.summary
         for shard in range(it.DUE_SHARDS):
-            cursor: dict[str, Any] | None = None
-            while not run.out_of_time():
-                page = self.repository.due_timers(shard, run.now, cursor)
-                summary.timers_read += len(page.items)
-                for timer in page.items:
-                    if run.out_of_time():
-                        break
-                    self._act(timer, run)
-                cursor = page.cursor
-                if not cursor or run.summary.stopped_early:
-                    break
-            if summary.stopped_early:
-                logger.warning("re-review stopped before the time limit; the rest waits", acted=summary.acted)
+            if run.out_of_time():
                 break
+            page = self.repository.due_timers(shard, run.now)
+            if page.cursor and hand_off is not None:
+                hand_off(shard)
+                run.summary.handed_off.append(shard)
+                continue
+            self._drain(shard, run, page)
+        return self._finish(run)
+
+    def run_shard(
+        self, shard: int, remaining_ms: Callable[[], int] | None = None, cursor: dict[str, Any] | None = None
+    ) -> tuple[RunSummary, dict[str, Any] | None]:
+        """One DueIndex shard's worker: act on what is due in `shard` from `cursor` on, until done or out of time.
+        Returns what it did and, when it stopped early, where the next worker goes on from (None when done)."""
+        run = _Run(now=self.clock(), summary=RunSummary(), remaining_ms=remaining_ms)
+        rest = self._drain(shard, run, self.repository.due_timers(shard, run.now, cursor), cursor)
+        return self._finish(run, shard), rest
+
+    def _drain(self, shard: int, run: _Run, page: Page, start: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        """Work `page` (read from `start`) and the shard's pages after it. Returns None when the shard is done, or
+        if time ran out the position to go on from: the key of the last timer handled, as a page ending there
+        would give it (DynamoDB takes it as ExclusiveStartKey whether or not that timer has moved on since)."""
+        while True:
+            run.summary.timers_read += len(page.items)
+            for n, timer in enumerate(page.items):
+                if run.out_of_time():
+                    return timer_position(page.items[n - 1]) if n else start
+                self._act(timer, run)
+            if not page.cursor:
+                return None
+            start = dict(page.cursor)
+            if run.out_of_time():
+                return start
+            page = self.repository.due_timers(shard, run.now, start)
+
+    def _finish(self, run: _Run, shard: int | None = None) -> RunSummary:
+        summary = run.summary
+        if summary.stopped_early:
+            logger.warning("re-review stopped before the time limit; the rest waits", acted=summary.acted, shard=shard)
         metrics.add_metric(name="ReReviewTimersRead", unit=MetricUnit.Count, value=summary.timers_read)
         for kind, n in summary.acted.items():
             metrics.add_metric(name=f"ReReview_{kind}", unit=MetricUnit.Count, value=n)
         if summary.failed:
             metrics.add_metric(name="ReReviewFailed", unit=MetricUnit.Count, value=summary.failed)
+        if summary.handed_off:
+            metrics.add_metric(name="ReReviewShardsHandedOff", unit=MetricUnit.Count, value=len(summary.handed_off))
         logger.info(
             "re-review run finished",
+            shard=shard,
             timers_read=summary.timers_read,
             due=summary.due,
             acted=summary.acted,
             postponed=summary.postponed,
             skipped=summary.skipped,
             failed=summary.failed,
+            handed_off=summary.handed_off,
             stopped_early=summary.stopped_early,
         )
         return summary
