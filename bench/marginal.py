@@ -36,6 +36,11 @@ PIECES: dict[str, str] = {
         "from aws_lambda_powertools.event_handler import APIGatewayHttpResolver\n"
         "APIGatewayHttpResolver(enable_validation=True)"
     ),
+    # consent_guard.observability: JSON logs and EMF metrics on the standard library (what replaced the above)
+    "observability": (
+        "from consent_guard.observability import logger, metrics\n"
+        "logger.info('x', k=1)\nmetrics.add_metric(name='n', unit='Count', value=1)\nmetrics.clear_metrics()"
+    ),
     "jinja2": "import jinja2",
     # boto3's own import (with s3transfer) on top of botocore: what the product paid before it used botocore
     "boto3-import": "import boto3\nimport boto3.dynamodb.types",
@@ -90,6 +95,9 @@ SETS: dict[str, list[str]] = {
         "boto3-import",
         "eager-schemas",
     ],
+    # powertools' Logger + Metrics against consent_guard.observability, each on top of a consumer's other pieces
+    "observability": ["botocore", "pydantic", "models.domain", "policy.engine", "powertools-logger-metrics"],
+    "observability-ours": ["botocore", "pydantic", "models.domain", "policy.engine", "observability"],
     "models": ["pydantic", "boto3", "models.tdb", "models.domain", "models.items", "models.api", "policy.engine"],
 }
 

@@ -1,9 +1,7 @@
 """Scheduled re-review: acts on every timer that is due, within the invocation's time budget."""
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from consent_guard.consumers.review import run_scheduled_review
-from consent_guard.observability import logger, metrics
+from consent_guard.observability import LambdaContext, logger, metrics
 
 
 @logger.inject_lambda_context(clear_state=True)

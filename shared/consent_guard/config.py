@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
+import sys
 from enum import StrEnum
 from functools import cache
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
-
-from consent_guard.models.tdb import EEA_COUNTRIES, AccountType
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 
 class _Env(BaseModel):
@@ -76,29 +75,6 @@ class SubmissionMode(StrEnum):
     PRODUCTION = "production"
 
 
-class StatementSettings(_Env):
-    """What a statement of reasons takes from configuration (every function that decides reads it)."""
-
-    reference_url: str | None = Field(None, alias="TDB_REFERENCE_URL", pattern=r"^https?://\S+$", max_length=500)
-    territorial_scope: tuple[str, ...] = Field(EEA_COUNTRIES, alias="TDB_TERRITORIAL_SCOPE")
-    account_type: AccountType | None = Field(None, alias="TDB_ACCOUNT_TYPE")
-
-    @field_validator("reference_url", "account_type", mode="before")
-    @classmethod
-    def _blank_is_none(cls, value: object) -> object:
-        return None if value == "" else value
-
-    @field_validator("territorial_scope", mode="before")
-    @classmethod
-    def _countries(cls, value: object) -> object:
-        if isinstance(value, str):
-            codes = tuple(c.strip().upper() for c in value.split(",") if c.strip())
-            value = codes or EEA_COUNTRIES
-        if not isinstance(value, tuple | list) or not set(value) <= set(EEA_COUNTRIES):
-            raise ValueError("territorial scope: comma-separated EEA country codes (blank: the whole EEA)")
-        return tuple(sorted(set(value)))
-
-
 class SubmitterSettings(_Env):
     table_name: str = Field(alias="TABLE_NAME", min_length=3)
     mode: SubmissionMode = Field(SubmissionMode.OFF, alias="TDB_MODE")
@@ -115,11 +91,6 @@ class SubmitterSettings(_Env):
         if self.mode is SubmissionMode.PRODUCTION and not self.base_url.startswith("https://"):
             raise ValueError("production submits over https only")
         return self
-
-
-@cache
-def statement_settings() -> StatementSettings:
-    return StatementSettings.model_validate(os.environ)
 
 
 @cache
@@ -176,9 +147,12 @@ def clear_settings_cache() -> None:
         notification_settings,
         case_api_settings,
         review_settings,
-        statement_settings,
         submitter_settings,
         matching_settings,
         indexer_settings,
     ):
         fn.cache_clear()
+    # the statement settings live apart (consent_guard.statement_config), loaded only where statements are made
+    statement_config = sys.modules.get("consent_guard.statement_config")
+    if statement_config is not None:
+        statement_config.statement_settings.cache_clear()

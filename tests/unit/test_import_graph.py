@@ -27,10 +27,23 @@ ONLY_IN: dict[str, set[str]] = {
     # template rendering: only the function that renders emails
     "jinja2": {"notification"},
     "markupsafe": {"notification"},
-    # the HTTP resolver, its OpenAPI validation and the routes: only the HTTP functions
+    # the HTTP resolver, its OpenAPI validation and the routes: only the HTTP functions. Powertools as a whole
+    # too: its package imports Logger, Metrics and Tracer with anything of it; logs and EMF metrics are
+    # consent_guard.observability's, on the standard library
+    "aws_lambda_powertools": HTTP,
     "aws_lambda_powertools.event_handler": HTTP,
     "consent_guard.http": HTTP,
     "consent_guard.models.api": HTTP,
+    # a statement of reasons' vocabulary: not in the functions that never make or send one
+    "consent_guard.models.tdb": {
+        "report_intake",
+        "case_api",
+        "media_matching",
+        "policy_evaluation",
+        "effects",
+        "scheduled_review",
+        "statement_submitter",
+    },
     # image hashing: only the media matcher
     "numpy": {"media_matching"},
     "PIL": {"media_matching"},

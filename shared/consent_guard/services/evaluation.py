@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from consent_guard.cases import PENDING_STATES, STATE_FOR_OUTCOME, can_move
-from consent_guard.config import statement_settings
 from consent_guard.errors import NotFound, VersionConflict
 from consent_guard.ids import case_id_for
 from consent_guard.models import items as it
@@ -44,6 +43,7 @@ from consent_guard.repository.outbox import EMBEDDED
 from consent_guard.services.banking import decision_bank_change
 from consent_guard.services.effects import MEASURES, UNDO, CaseWorkflow
 from consent_guard.services.statements import pending_statement
+from consent_guard.statement_config import statement_settings
 
 RELATIONSHIP_RANK = {Relationship.SELF: 2, Relationship.AUTHORIZED_REPRESENTATIVE: 1, Relationship.OTHER: 0}
 MAX_ATTEMPTS = 4  # optimistic-concurrency retries when another evaluation changed the case first
