@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
-from bench import coldstart, cost, hashbank, policy_bench, scenarios, soak, tdb_bench
+from bench import coldstart, cost, hashbank, policy_bench, scenarios, soak, stats_bench, storm_fanout, tdb_bench
 from bench.awscalls import Recorder
 from bench.driver import FUNCTIONS
 from bench.report import Metric, closing_note, ratio, table, write_results
@@ -32,6 +32,7 @@ GOALS = {
     "intake_calls": 2,
     "pipeline_calls": 14,  # issue 12: the first report of a post through removal and three notifications
     "pipeline_wru": 26,
+    "case_item_bytes": 1024,
     "overhead_p50_ms": 2.0,
     "overhead_p99_ms": 5.0,
     "storm_latency_ratio": 1.2,
@@ -42,6 +43,9 @@ GOALS = {
     "soak_p99_ratio": 1.2,
     "soak_rss_mb_per_1k": 20.0,
     "journal_cost_ratio": 1.1,
+    "stats_cost_ratio": 1.2,  # issue 17: cost per counted event after 100k events over after 1k
+    "storm_100k_ratio": 1.2,  # fan-out steps' peak memory and per-invocation time, 100,000 vs 1,000 reporters
+    "timeout_share": 0.5,  # no invocation of the storm above half its function's Timeout
     "hashbank_recall": 1.0,  # every planted neighbour within distance 31
     "hashbank_p99_ms": 50.0,  # lookup in a warm function
     "hashbank_build_s": 15.0,  # a warm container loads the 1M snapshot within the function's timeout
@@ -62,6 +66,13 @@ SIZES = {
     "journal_rounds": 400,
     "tdb_statements": 1000,
     "tdb_rounds": 3,
+    "stats_small": 1_000,
+    "stats_large": 100_000,
+    "stats_rounds": 10,
+    "stats_window": 100,
+    "storm_100k_large": 100_000,
+    "storm_100k_small": 1_000,
+    "storm_100k_small_cases": 5,
     "hashbank_queries": 300,
     "hashbank_10m_queries": 50,
 }
@@ -80,10 +91,29 @@ QUICK = {
     "journal_rounds": 60,
     "tdb_statements": 300,
     "tdb_rounds": 2,
+    "stats_small": 1_000,
+    "stats_large": 100_000,
+    "stats_rounds": 4,
+    "stats_window": 30,
+    "storm_100k_large": 3_000,
+    "storm_100k_small": 1_000,
+    "storm_100k_small_cases": 2,
     "hashbank_queries": 50,
     "hashbank_10m_queries": 0,
 }
-PHASES = ("coldstart", "pipeline", "overhead", "storm", "rereview", "policy", "hashbank", "soak", "tdb")
+PHASES = (
+    "coldstart",
+    "pipeline",
+    "overhead",
+    "storm",
+    "storm_100k",
+    "rereview",
+    "policy",
+    "hashbank",
+    "soak",
+    "tdb",
+    "stats",
+)
 
 
 def _short(function: str) -> str:
@@ -156,6 +186,14 @@ class Bench:
             lambda: scenarios.storm(self.recorder, s["storm_reports"], log=log),
         )
         self.phase(
+            "storm_100k",
+            f"storm fan-out: {s['storm_100k_large']:,} reports on one post, decided once, every reporter told; "
+            f"paired with {s['storm_100k_small_cases']} cases of {s['storm_100k_small']:,}",
+            lambda: storm_fanout.measure(
+                self.recorder, s["storm_100k_large"], s["storm_100k_small"], s["storm_100k_small_cases"], log=log
+            ),
+        )
+        self.phase(
             "rereview",
             f"re-review: {s['rereview_due']} due among {s['rereview_small']} vs {s['rereview_large']} pending, "
             f"{s['rereview_repeats']}x each",
@@ -176,6 +214,14 @@ class Bench:
             f"statement submitter: {s['tdb_statements']} pending statements to the fake Transparency Database over "
             f"HTTP, {s['tdb_rounds']}x",
             lambda: tdb_bench.submissions_per_second(s["tdb_statements"], s["tdb_rounds"]),
+        )
+        self.phase(
+            "stats",
+            f"statistics: cost per counted event after {s['stats_small']:,} vs {s['stats_large']:,} events, "
+            f"{s['stats_rounds']} paired windows of {s['stats_window']}",
+            lambda: stats_bench.stats_cost(
+                s["stats_small"], s["stats_large"], s["stats_rounds"], s["stats_window"], self.recorder
+            ),
         )
         self.phase(
             "hashbank",
@@ -327,6 +373,16 @@ def call_metrics(run: scenarios.PipelineRun) -> list[Metric]:
             wru <= GOALS["pipeline_wru"],
             why="table + index write units of the same report (transactions count 2x); see the cost breakdown",
         ),
+        Metric(
+            "case_item_bytes",
+            run.case_item_bytes,
+            "bytes",
+            None,
+            None,
+            f"<= {GOALS['case_item_bytes']} (1 KB: one write unit, two in a transaction)",
+            0 < run.case_item_bytes <= GOALS["case_item_bytes"],
+            why=f"the case's status item, written in every change's transaction, is {run.case_item_bytes} bytes",
+        ),
     ]
 
 
@@ -382,9 +438,10 @@ def soak_metrics(result: tuple[soak.SoakResult, soak.JournalCost]) -> list[Metri
             "x",
             None,
             journal.median_ratio,
-            f"median paired ratio <= {GOALS['journal_cost_ratio']} (IQR {low:.2f}-{high:.2f})",
+            f"median paired CPU ratio <= {GOALS['journal_cost_ratio']} (IQR {low:.2f}-{high:.2f})",
             journal.median_ratio <= GOALS["journal_cost_ratio"],
-            why=f"durable - in-memory: {journal.median_delta_ms:+.2f} ms per POST /reports (median of pairs)",
+            why=f"durable - in-memory: {journal.median_delta_ms:+.2f} CPU ms per report and its pipeline (median of "
+            f"{len(journal.paired_ratios)} paired batches); wall time of POST /reports {journal.wall_ratio:.2f}x",
         ),
     ]
 
@@ -414,6 +471,37 @@ def storm_metrics(storm: scenarios.Storm) -> list[Metric]:
             f"ratio <= {GOALS['storm_latency_ratio']}",
             s50 / d50 <= GOALS["storm_latency_ratio"],
             why=f"intake median {s50:.2f} ms in the storm vs {d50:.2f} ms spread over posts",
+        ),
+    ]
+
+
+def storm_100k_metrics(run: storm_fanout.StormFanOut) -> list[Metric]:
+    goal, share = GOALS["storm_100k_ratio"], GOALS["timeout_share"]
+    near = run.max_wall_ms > share * run.timeout_s * 1000
+    told = f"{sum(run.told_once.values()):,} of {sum(run.reporters.values()):,} reporters told once"
+    ok = run.everyone_told_once and not near
+    sizes = f"{run.large:,} vs {run.small:,} reporters"
+    return [
+        Metric(
+            "storm_100k.memory_ratio",
+            run.memory_ratio,
+            "x",
+            None,
+            run.memory_ratio,
+            f"<= {goal} ({sizes}: peak KiB per fan-out step, outside AWS calls)",
+            run.memory_ratio <= goal and ok,
+            why=f"peak {run.peak('small'):.0f} -> {run.peak('large'):.0f} KiB; {told}, {run.duplicates} duplicates",
+        ),
+        Metric(
+            "storm_100k.invocation_time_ratio",
+            run.time_ratio,
+            "x",
+            None,
+            run.time_ratio,
+            f"<= {goal} ({sizes}: median own CPU ms per full page); every invocation < {share:.0%} of its timeout",
+            run.time_ratio <= goal and ok,
+            why=f"median {run.median_time('small'):.1f} -> {run.median_time('large'):.1f} ms; slowest invocation "
+            f"{run.max_wall_ms / 1000:.1f} s wall (moto included) of a {run.timeout_s:.0f} s timeout; {told}",
         ),
     ]
 
@@ -476,6 +564,26 @@ def tdb_metrics(result: tdb_bench.SubmitResult) -> list[Metric]:
     ]
 
 
+def stats_metrics(result: stats_bench.StatsCost) -> list[Metric]:
+    summary = result.summary()
+    wru, calls, cpu = summary["wru_per_event"], summary["calls_per_event"], summary["cpu_us_per_event"]
+    return [
+        Metric(
+            "stats.cost_ratio_100k_vs_1k",
+            result.wru_ratio,
+            "x",
+            wru["small"],
+            result.wru_ratio,
+            f"<= {GOALS['stats_cost_ratio']} (write units per event)",
+            result.wru_ratio <= GOALS["stats_cost_ratio"] and result.calls_ratio <= GOALS["stats_cost_ratio"],
+            why=f"write units per event {wru['small']} after {result.small:,} vs {wru['large']} after "
+            f"{result.large:,}; calls per event {calls['small']} vs {calls['large']}; CPU {cpu['small']} vs "
+            f"{cpu['large']} us per event (paired ratio median {summary['cpu_ratio_median']}, IQR "
+            f"{summary['cpu_ratio_iqr']}, moto in this process)",
+        )
+    ]
+
+
 def cost_metrics(priced: cost.CostModel) -> list[Metric]:
     top = sorted((line for line in priced.lines if line.in_goal), key=lambda line: -line.usd_per_million)[:3]
     return [
@@ -490,7 +598,17 @@ def cost_metrics(priced: cost.CostModel) -> list[Metric]:
             why=f"{priced.total / GOALS['cost_usd']:.1f}x the goal; the guarantees' floor alone is "
             f"${priced.floor:.2f}; largest: "
             + ", ".join(f"{line.service} {line.item} ${line.usd_per_million:.2f}" for line in top),
-        )
+        ),
+        Metric(
+            "cost_floor_ratio",
+            priced.total / priced.floor,
+            "x",
+            None,
+            priced.total / priced.floor,
+            f"reported (total over the guarantees' physical floor, ${priced.floor:.2f}); met with the cost goal",
+            priced.total <= GOALS["cost_usd"],
+            why=f"${priced.total:.2f} is {priced.total / priced.floor:.1f}x the floor of ${priced.floor:.2f}",
+        ),
     ]
 
 
@@ -569,10 +687,13 @@ def all_metrics(bench: Bench) -> tuple[list[Metric], dict[str, Any]]:
         priced = cost.model(run, memory, cold_ms)
         priced_further = cost.model(further, memory, cold_ms)
     else:
-        metrics += not_measured(["aws_calls.intake", "aws_calls.pipeline", "wru.pipeline"], e["pipeline"])
+        metrics += not_measured(
+            ["aws_calls.intake", "aws_calls.pipeline", "wru.pipeline", "case_item_bytes"], e["pipeline"]
+        )
     sections: list[tuple[str, list[str], Callable[[Any], list[Metric]]]] = [
         ("overhead", ["handler_overhead_ms.p50", "handler_overhead_ms.p99"], overhead_metrics),
         ("storm", ["storm.case_item_writes", "storm.latency_ratio"], storm_metrics),
+        ("storm_100k", ["storm_100k.memory_ratio", "storm_100k.invocation_time_ratio"], storm_100k_metrics),
         ("rereview", ["rereview.scaling_ratio"], rereview_metrics),
         ("policy", ["policy.decisions_per_s"], policy_metrics),
         (
@@ -581,6 +702,7 @@ def all_metrics(bench: Bench) -> tuple[list[Metric], dict[str, Any]]:
             soak_metrics,
         ),
         ("tdb", ["tdb.submissions_per_second"], tdb_metrics),
+        ("stats", ["stats.cost_ratio_100k_vs_1k"], stats_metrics),
         ("hashbank", HASHBANK_NAMES, hashbank_metrics),
     ]
     for name, names, build in sections:
@@ -589,7 +711,7 @@ def all_metrics(bench: Bench) -> tuple[list[Metric], dict[str, Any]]:
     if priced is not None:
         metrics += cost_metrics(priced)
     else:
-        metrics += not_measured(["cost_usd_per_million_reports"], e["pipeline"])
+        metrics += not_measured(["cost_usd_per_million_reports", "cost_floor_ratio"], e["pipeline"])
     return metrics, {"priced": priced, "priced_further": priced_further}
 
 
@@ -712,12 +834,36 @@ def details(bench: Bench, priced: cost.CostModel | None, priced_further: cost.Co
             "storm_wall_ms": _dist(st.storm_wall_ms),
             "spread_wall_ms": _dist(st.spread_wall_ms),
         }
+    if "storm_100k" in r:
+        sf: storm_fanout.StormFanOut = r["storm_100k"]
+        out["storm_100k"] = {
+            "method": storm_fanout.__doc__.split("\n\n")[-1].replace("\n", " ") if storm_fanout.__doc__ else "",
+            "reporters": {"large": sf.large, "small": sf.small, "small_cases": sf.small_cases, "page": sf.page},
+            "everyone_told_once": sf.everyone_told_once,
+            "duplicates": sf.duplicates,
+            "full_pages": {c: len(sf.full(c)) for c in ("small", "large")},
+            "own_cpu_ms_per_step": {
+                c: _dist([x.handler_cpu_ms for x in sf.full(c) if x.handler_cpu_ms is not None])
+                for c in ("small", "large")
+            },
+            "peak_kib_per_step": {
+                c: _dist([x.peak_kib for x in sf.full(c) if x.peak_kib is not None]) for c in ("small", "large")
+            },
+            "max_invocation_wall_s": round(sf.max_wall_ms / 1000, 2),
+            "effects_timeout_s": sf.timeout_s,
+            "decision_own_cpu_ms": {"large": max(sf.decide_ms.values(), default=0.0)},
+            "seed_s": round(sf.seed_s, 1),
+            "fan_out_s": round(sf.fan_out_s, 1),
+        }
     if "rereview" in r:
         small, large = r["rereview"]
         out["rereview"] = {"small": [vars(x) for x in small], "large": [vars(x) for x in large]}
     if "policy" in r:
         rate, failures = r["policy"]
         out["policy"] = {"distinct_facts": rate.distinct_facts, "outcomes": rate.outcomes, "failures": failures}
+    if "soak" in r:
+        run, journal = r["soak"]
+        out["soak"] = soak.details(run, journal)
     if "tdb" in r:
         t: tdb_bench.SubmitResult = r["tdb"]
         out["tdb"] = {
@@ -734,6 +880,13 @@ def details(bench: Bench, priced: cost.CostModel | None, priced_further: cost.Co
                 }
                 for run in t.runs
             ],
+        }
+    if "stats" in r:
+        out["stats"] = {
+            "method": "StatsRepository.add (what EffectsFunction runs per stats effect) on moto in process: 1k events "
+            "added one by one; the items 100k adds leave, loaded (checked equal to adds at 1k); then paired windows "
+            "added to both, write units from the items' sizes before and after (transactional: x2)",
+            **r["stats"].summary(),
         }
     return out
 
@@ -760,7 +913,7 @@ def breakdowns(bench: Bench, priced: cost.CostModel | None, priced_further: cost
         mark = "" if line.in_goal else "  outside the goal"
         out.write(f"  {label:<{width}} {line.shown:>16}/report  ${line.usd_per_million:>7.2f}{mark}\n")
     out.write(f"  {'total (goal scope: everything but email and logs)':<{width + 24}}${priced.total:>7.2f}\n")
-    out.write("  floor - what the guarantees alone cost, everything else removed:\n")
+    out.write("  physical floor - the guarantees' own hops and writes, each write at its minimum size:\n")
     for line in priced.floor_lines:
         label = f"{line.service}: {line.item}"
         out.write(f"    {label:<{width - 2}} {line.shown:>16}/report  ${line.usd_per_million:>7.2f}\n")

@@ -56,6 +56,17 @@ PRICES: dict[str, Price] = {
         "plan, $0.16 per 1,000)",
     ),
     "logs_ingest_gb": Price(0.57, "GB ingested", "Price List AmazonCloudWatch EU-DataProcessing-Bytes, 2026-09-22"),
+    # added for issue 12 from the services' pricing pages as last read (not re-read in this session: no network)
+    "xray_trace": Price(5.00e-6, "trace recorded", "aws.amazon.com/xray/pricing, traces recorded, $5.00 per million"),
+    "dynamodb_storage_gb_month": Price(
+        0.283, "GB-month", "aws.amazon.com/dynamodb/pricing/on-demand, eu-west-1 Standard table class storage"
+    ),
+    "dynamodb_pitr_gb_month": Price(
+        0.2266, "GB-month", "aws.amazon.com/dynamodb/pricing/on-demand, eu-west-1 continuous backups (PITR)"
+    ),
+    "cloudwatch_metric_month": Price(
+        0.30, "metric-month", "aws.amazon.com/cloudwatch/pricing, custom metrics, first 10,000 metrics"
+    ),
 }
 
 ASSUMPTIONS: dict[str, Any] = {
@@ -80,6 +91,14 @@ ASSUMPTIONS: dict[str, Any] = {
     "cold_start_share": 0.01,
     # Lambda's own START, END and REPORT log lines per invocation
     "platform_log_bytes_per_invocation": 320,
+    # Tracing: Active samples by X-Ray's default rule: the first request each second, then 5% (a trace per
+    # sampled invocation: SQS-triggered invocations start their own traces). At a million reports a day the
+    # reservoir is noise; the rate is what is paid.
+    "xray_sampled_share": 0.05,
+    # custom metrics are billed per metric-month whatever the volume: spread over this many reports a month
+    "reports_per_month": 10_000_000,
+    # storage is priced for one month retained (the bill grows with each month a report is kept)
+    "months_retained": 1,
 }
 
 
@@ -130,7 +149,7 @@ def _billed_ms(usage: FunctionUsage, memory_mb: int) -> float:
     if not usage.invocations:
         return 0.0
     stretch = max(1.0, ASSUMPTIONS["lambda_mb_per_vcpu"] / memory_mb)
-    own = usage.cpu_ms * stretch
+    own = max(0.0, usage.cpu_ms) * stretch  # never below zero (the meter's wall time is subtracted from CPU time)
     waiting = sum(_latency(op) * n for op, n in usage.calls.items())
     return float(math.ceil((own + waiting) / usage.invocations))
 
@@ -190,14 +209,36 @@ def model(run: PipelineRun, memory_mb: dict[str, int], cold_ms: dict[str, float]
     cost.lines.append(
         Line("CloudWatch Logs", "ingestion", log_bytes / 1024**3, logs, f"{log_bytes / 1024:.1f} KB", False)
     )
-    # the floor: what the guarantees cost with everything else removed - one HTTP request, one invocation per hop,
-    # the queue hops, the enforcement events, and the atomic and conditional writes as they are stored today
-    guarantee_writes = sum(u.guarantee_capacity.total_write_units for u in usage.values())
+    traces = invocations * ASSUMPTIONS["xray_sampled_share"]
+    cost.lines.append(
+        Line("X-Ray", "traces (default sampling rule)", traces, p["xray_trace"].usd, f"{traces:g} traces")
+    )
+    gb = run.stored_bytes / 1e9 * ASSUMPTIONS["months_retained"]
+    stored_text = f"{run.stored_bytes / 1024:.1f} KB"
+    storage, pitr = p["dynamodb_storage_gb_month"].usd, p["dynamodb_pitr_gb_month"].usd
+    cost.lines.append(Line("DynamoDB", "storage, per month retained", gb, storage, stored_text))
+    cost.lines.append(Line("DynamoDB", "PITR backup, per month retained", gb, pitr, stored_text))
+    series_share = run.metric_series / ASSUMPTIONS["reports_per_month"]
+    cost.lines.append(
+        Line(
+            "CloudWatch",
+            f"custom metrics ({run.metric_series} series / {ASSUMPTIONS['reports_per_month']:,} reports a month)",
+            series_share,
+            p["cloudwatch_metric_month"].usd,
+            f"{series_share:.1e} metric-months",
+        )
+    )
+    # the physical floor: the minimum the guarantees need, computed from the run - one HTTP request, one
+    # invocation per hop, the queue hops and events the effects need, and every atomic or conditional write the
+    # run made at its minimum size (1 KB items: 2 units in a transaction, 1 conditional; keys-only index copies)
+    floor_writes = sum(u.floor_write_units for u in usage.values())
     cost.floor_lines = [
         Line("API Gateway", "HTTP API requests", 1, p["http_api_request"].usd, "1 request"),
         Line("Lambda", "requests", invocations, p["lambda_request"].usd, f"{invocations} invocations"),
         Line("SQS", "requests", requests, p["sqs_request"].usd, f"{requests} requests"),
         Line("EventBridge", "enforcement events", events, p["eventbridge_event"].usd, f"{events} events"),
-        Line("DynamoDB", "transactional and conditional writes", guarantee_writes, wru, f"{guarantee_writes:g} WRU"),
+        Line(
+            "DynamoDB", "the guarantees' writes at 1 KB, keys-only indexes", floor_writes, wru, f"{floor_writes:g} WRU"
+        ),
     ]
     return cost

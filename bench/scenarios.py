@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bench.awscalls import Call, Capacity, Recorder, payload_chunks
+from bench.awscalls import Call, Capacity, Recorder, item_size, payload_chunks
 from bench.driver import Driver, Invocation, http_event, report_body
 
 INTAKE = "ReportIntakeFunction"
@@ -51,6 +51,7 @@ class FunctionUsage:
     capacity: Capacity = field(default_factory=Capacity)
     guarantee_capacity: Capacity = field(default_factory=Capacity)  # transactions and conditional writes
     units: Counter[str] = field(default_factory=Counter)  # sqs requests, events, emails
+    floor_write_units: float = 0.0  # the same atomic/conditional writes at their minimum: 1 KB items, keys-only indexes
     invocations: int = 0
     cpu_ms: float = 0.0  # own process time (minus the time inside AWS calls), summed over invocations
     aws_ms: float = 0.0
@@ -61,6 +62,9 @@ class FunctionUsage:
 class PipelineRun:
     usage: dict[str, FunctionUsage]
     case_id: str
+    case_item_bytes: int = 0  # the case's status item as stored after the run (DynamoDB's item size)
+    stored_bytes: int = 0  # what the report left in the table: items + index copies, 100 B overhead each
+    metric_series: int = 0  # distinct custom metrics (name and dimensions) the functions emitted
 
     def calls(self, function: str | None = None) -> int:
         return sum(sum(u.calls.values()) for f, u in self.usage.items() if function in (None, f))
@@ -71,6 +75,65 @@ def _is_guarantee_write(call: Call) -> bool:
     return call.operation == "dynamodb.TransactWriteItems" or (
         call.operation == "dynamodb.PutItem" and "ConditionExpression" in call.params
     )
+
+
+def _floor_units(call: Call) -> float:
+    """A guarantee write at its physical minimum: each item of a transaction 2 units, a conditional write 1, and
+    one more for each index the item is listed in (keys only)."""
+
+    def listed(item: dict[str, Any] | None) -> int:
+        return sum(1 for key in ("LPK", "DPK") if item and key in item)
+
+    if call.operation == "dynamodb.TransactWriteItems":
+        actions = [op for action in call.params["TransactItems"] for op in action.values()]
+        return sum(2 + listed(op.get("Item")) for op in actions)
+    if _is_guarantee_write(call):
+        return 1 + listed(call.params.get("Item"))
+    if call.operation in ("dynamodb.UpdateItem", "dynamodb.DeleteItem") and "ConditionExpression" in call.params:
+        return 1
+    return 0.0
+
+
+def stored_bytes(driver: Driver) -> int:
+    """The table's billed storage: each item's size + 100 bytes, and the same for each index copy (ListIndex
+    projects the whole item, DueIndex the keys)."""
+    client = driver.session.client("dynamodb")
+    total, start = 0, None
+    while True:
+        kwargs: dict[str, Any] = {"TableName": driver.resources.tables["ConsentGuardTable"]}
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        page = client.scan(**kwargs)
+        for item in page["Items"]:
+            size = item_size(item) + 100
+            total += size
+            if "LPK" in item:
+                total += size
+            if "DPK" in item:
+                total += item_size({k: item[k] for k in ("PK", "SK", "DPK", "DSK") if k in item}) + 100
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return total
+
+
+@contextmanager
+def metric_series() -> Iterator[set[tuple[str, ...]]]:
+    """The distinct custom metrics the functions emit (each name and dimension set is one CloudWatch metric)."""
+    from consent_guard.observability import metrics
+
+    seen: set[tuple[str, ...]] = set()
+    original = metrics.add_metric
+
+    def recording(name: str, *args: Any, **kwargs: Any) -> Any:
+        dimensions = getattr(getattr(metrics, "provider", metrics), "dimension_set", {}) or {}
+        seen.add((name, *sorted(dimensions)))
+        return original(name, *args, **kwargs)
+
+    metrics.add_metric = recording  # type: ignore[method-assign]
+    try:
+        yield seen
+    finally:
+        metrics.add_metric = original  # type: ignore[method-assign]
 
 
 def _metered(driver: Driver, recorder: Recorder, action: Callable[[], Any]) -> dict[str, FunctionUsage]:
@@ -103,6 +166,7 @@ def _metered(driver: Driver, recorder: Recorder, action: Callable[[], Any]) -> d
     for call in recorder.calls:
         u = usage[call.label]
         u.calls[call.operation] += 1
+        u.floor_write_units += _floor_units(call)
         if call.capacity is not None:
             u.capacity.add(call.capacity)
             if _is_guarantee_write(call):
@@ -136,10 +200,21 @@ def one_report(recorder: Recorder) -> tuple[PipelineRun, PipelineRun]:
 
             return act
 
-        first = _metered(driver, recorder, report("user-alice"))
+        before = stored_bytes(driver)
+        with metric_series() as series:
+            first = _metered(driver, recorder, report("user-alice"))
+        stored = stored_bytes(driver) - before
         further = _metered(driver, recorder, report("user-carol"))
-    case_id = str(accepted[0].body["case_id"])
-    return PipelineRun(first, case_id), PipelineRun(further, case_id)
+        case_id = str(accepted[0].body["case_id"])
+        case_item = driver.session.client("dynamodb").get_item(
+            TableName=driver.resources.tables["ConsentGuardTable"],
+            Key={"PK": {"S": f"CASE#{case_id}"}, "SK": {"S": "STATUS"}},
+        )
+        size = item_size(case_item.get("Item"))
+    return (
+        PipelineRun(first, case_id, size, stored, len(series)),
+        PipelineRun(further, case_id, size, stored, len(series)),
+    )
 
 
 # ---------------------------------------------------------------- 3: handler overhead of POST /reports

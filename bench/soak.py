@@ -5,11 +5,12 @@ reporters (first person first, then bystanders), by several concurrent clients, 
 decisions, enforcement, notifications) runs in the same process. Measured: POST /reports latency (client wall time)
 in the first and the last window of `window` reports, the process's RSS at those points, the journal's size, and
 any invocation that overran its function timeout. A second, paired run compares the durable journal with
-`--in-memory`, request by request, for the journal's cost per request.
+`--in-memory`: the CPU time each stack process spends on the same batches of reports, in one run.
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import tempfile
 import threading
@@ -59,6 +60,7 @@ class SoakResult:
     errors: dict[str, int] = field(default_factory=dict)
     timeouts: int = 0
     drained_s: float | None = None
+    rss_trajectory: list[tuple[int, float]] = field(default_factory=list)  # (reports so far, RSS MB)
 
     def p(self, values: list[float], q: float) -> float:
         return percentile(values, q)
@@ -140,6 +142,12 @@ def _run_range(driver: Driver, start: int, stop: int, clients: int) -> list[floa
 def soak(
     reports: int = 20_000, window: int = 1_000, clients: int = 4, log: Callable[[str], None] = print
 ) -> SoakResult:
+    """`reports` reports (`SOAK_REPORTS` in the environment overrides it, for a shorter CI run; the bench's default
+    stays 20,000), `clients` at a time; the first and the last `window` are measured."""
+    if os.environ.get("SOAK_REPORTS"):
+        reports = int(os.environ["SOAK_REPORTS"])
+        window = min(window, reports // 4)
+        log(f"  SOAK_REPORTS={reports:,}: a shorter run than the bench's default (window {window:,})")
     result = SoakResult(reports, window, clients)
     with tempfile.TemporaryDirectory(prefix="cg-soak-") as tmp:
         work = Path(tmp)
@@ -148,16 +156,18 @@ def soak(
             started = time.perf_counter()
             result.first = _run_range(driver, 0, window, clients)
             result.rss_first_mb = rss_mb(stack.process.pid)
+            result.rss_trajectory.append((window, result.rss_first_mb))
             done = window
             while done < reports - window:
-                step = min(reports - window - done, 2_000)
+                step = min(reports - window - done, 1_000)
                 _run_range(driver, done, done + step, clients)
                 done += step
-                log(
-                    f"  {done:,} reports, RSS {rss_mb(stack.process.pid):.0f} MB, {time.perf_counter() - started:.0f} s"
-                )
+                result.rss_trajectory.append((done, rss_mb(stack.process.pid)))
+                rss = result.rss_trajectory[-1][1]
+                log(f"  {done:,} reports, RSS {rss:.0f} MB, {time.perf_counter() - started:.0f} s")
             result.last = _run_range(driver, done, reports, clients)
             result.rss_last_mb = rss_mb(stack.process.pid)
+            result.rss_trajectory.append((reports, result.rss_last_mb))
             result.seconds = time.perf_counter() - started
             drain_started = time.perf_counter()
             try:
@@ -176,15 +186,31 @@ def soak(
     return result
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (/proc/<pid>/stat)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+JOURNAL_BATCH = 20  # reports per paired measurement: enough CPU time for the clock's 10 ms resolution
+
+
 @dataclass
 class JournalCost:
+    """Per batch of JOURNAL_BATCH reports (sent, then the pipeline drained), the stack process's CPU time per report,
+    durable and --in-memory, the two measured one after the other in alternating order; and each request's wall
+    time."""
+
     rounds: int
-    durable_ms: list[float]
-    memory_ms: list[float]
+    durable_cpu_ms: list[float]
+    memory_cpu_ms: list[float]
+    durable_ms: list[float] = field(default_factory=list)
+    memory_ms: list[float] = field(default_factory=list)
 
     @property
     def paired_ratios(self) -> list[float]:
-        return [d / m for d, m in zip(self.durable_ms, self.memory_ms, strict=True)]
+        return [d / m for d, m in zip(self.durable_cpu_ms, self.memory_cpu_ms, strict=True)]
 
     @property
     def median_ratio(self) -> float:
@@ -197,13 +223,23 @@ class JournalCost:
 
     @property
     def median_delta_ms(self) -> float:
-        return statistics.median(d - m for d, m in zip(self.durable_ms, self.memory_ms, strict=True))
+        """CPU ms per report (the report's whole pipeline, every write of it journaled), durable - in-memory."""
+        return statistics.median(d - m for d, m in zip(self.durable_cpu_ms, self.memory_cpu_ms, strict=True))
+
+    @property
+    def wall_ratio(self) -> float:
+        return statistics.median(self.durable_ms) / statistics.median(self.memory_ms)
+
+
+def _drained(driver: Driver) -> bool:
+    return sum(q["total"] for n, q in driver.client.queues().items() if not n.endswith("DLQ")) == 0
 
 
 def journal_cost(rounds: int = 400) -> JournalCost:
-    """The same report stream to a durable and an in-memory stack, alternating request by request (paired)."""
-    durable: list[float] = []
-    memory: list[float] = []
+    """The same report stream to a durable and an --in-memory stack in one run: batch by batch (JOURNAL_BATCH
+    reports, then wait until the pipeline is idle), alternating which goes first, the CPU time each stack process
+    spent on the batch. `rounds` reports go to each."""
+    result = JournalCost(rounds, [], [])
     with tempfile.TemporaryDirectory(prefix="cg-journal-") as tmp:
         work = Path(tmp)
         (work / "d").mkdir()
@@ -212,11 +248,55 @@ def journal_cost(rounds: int = 400) -> JournalCost:
             stack_process(work / "d", state_dir=work / "d" / "state", timeout=120) as d,
             stack_process(work / "m", "--in-memory", timeout=120) as m,
         ):
-            drivers = Driver(d, "j"), Driver(m, "j")
-            for n in range(rounds):
-                order = drivers if n % 2 == 0 else drivers[::-1]  # neither always goes first
-                for driver in order:
-                    (durable if driver is drivers[0] else memory).append(driver.report(n))
-            for driver in drivers:
+            pids = {"d": d.process.pid, "m": m.process.pid}
+            drivers = {"d": Driver(d, "j"), "m": Driver(m, "j")}
+            for batch, start in enumerate(range(0, rounds, JOURNAL_BATCH)):
+                stop = min(rounds, start + JOURNAL_BATCH)
+                for name in ("d", "m") if batch % 2 == 0 else ("m", "d"):  # neither always goes first
+                    driver, before = drivers[name], cpu_seconds(pids[name])
+                    latencies = [driver.report(n) for n in range(start, stop)]
+                    LocalStackClient.wait_until(lambda driver=driver: _drained(driver), timeout=300, interval=0.2)
+                    per_report = (cpu_seconds(pids[name]) - before) * 1000 / (stop - start)
+                    (result.durable_cpu_ms if name == "d" else result.memory_cpu_ms).append(per_report)
+                    (result.durable_ms if name == "d" else result.memory_ms).extend(latencies)
+            for driver in drivers.values():
                 driver.close()
-    return JournalCost(rounds, durable, memory)
+    return result
+
+
+def details(run: SoakResult, journal: JournalCost) -> dict[str, Any]:
+    """The figures behind the soak's metrics, for bench/results.json."""
+
+    def dist(values: list[float]) -> dict[str, float]:
+        return {"p50": round(percentile(values, 50), 1), "p99": round(percentile(values, 99), 1), "n": len(values)}
+
+    low, high = journal.iqr
+    return {
+        "reports": run.reports,
+        "window": run.window,
+        "clients": run.clients,
+        "post_reports_ms_first_window": dist(run.first),
+        "post_reports_ms_last_window": dist(run.last),
+        "rss_mb_at_first_window": round(run.rss_first_mb, 1),
+        "rss_mb_at_end": round(run.rss_last_mb, 1),
+        "rss_mb_per_1k_reports": round(run.rss_mb_per_1k, 2),
+        "rss_mb_trajectory": {str(n): round(mb, 1) for n, mb in run.rss_trajectory},
+        "posting_seconds": round(run.seconds, 1),
+        "reports_per_second": round(run.reports / run.seconds, 2) if run.seconds else None,
+        "drained_after_s": None if run.drained_s is None else round(run.drained_s, 1),
+        "journal_mb": round(run.journal_mb, 1),
+        "errors": run.errors,
+        "function_timeouts": run.timeouts,
+        "journal_cost": {
+            "method": f"batches of {JOURNAL_BATCH} reports to a durable and an --in-memory stack in one run, "
+            "alternating which goes first, each batch followed by the pipeline draining; the stack process's CPU time",
+            "reports_each": journal.rounds,
+            "cpu_ms_per_report_durable": [round(v, 1) for v in journal.durable_cpu_ms],
+            "cpu_ms_per_report_in_memory": [round(v, 1) for v in journal.memory_cpu_ms],
+            "median_paired_ratio": round(journal.median_ratio, 3),
+            "iqr": [round(low, 3), round(high, 3)],
+            "median_delta_cpu_ms_per_report": round(journal.median_delta_ms, 2),
+            "post_reports_wall_ms_durable_p50": round(statistics.median(journal.durable_ms), 1),
+            "post_reports_wall_ms_in_memory_p50": round(statistics.median(journal.memory_ms), 1),
+        },
+    }

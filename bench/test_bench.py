@@ -160,3 +160,45 @@ def test_a_wide_spread_cannot_be_judged() -> None:
     assert paired.iqr == (low, high)
     assert paired.spread > SPREAD_LIMIT
     assert not paired.judgeable
+
+
+def test_the_storm_compares_full_pages_only_and_needs_everyone_told_once() -> None:
+    from bench.storm_fanout import Step, StormFanOut
+
+    run = StormFanOut(large=2000, small=1000, small_cases=1, page=500, timeout_s=60)
+    run.steps = [
+        Step("large", 500, 10.0, 100.0, None),
+        Step("large", 500, None, 100.0, 200.0),
+        Step("large", 499, 1.0, 100.0, 900.0),  # a partial page is not compared
+        Step("small", 500, 8.0, 100.0, None),
+        Step("small", 500, None, 100.0, 160.0),
+        Step("none", 0, 0.5, 40_000.0, 1.0),
+    ]
+    assert run.time_ratio == pytest.approx(10.0 / 8.0)
+    assert run.memory_ratio == pytest.approx(200.0 / 160.0)
+    assert run.max_wall_ms == 40_000.0
+    run.reporters = {"big": 2000, "little": 1000}
+    run.told_once = {"big": 2000, "little": 999}
+    assert not run.everyone_told_once
+    run.told_once["little"] = 1000
+    assert run.everyone_told_once
+    run.duplicates = 1
+    assert not run.everyone_told_once
+
+
+def test_the_physical_floor_prices_each_guarantee_write_at_its_minimum() -> None:
+    from bench.awscalls import Call
+    from bench.scenarios import _floor_units
+
+    def call(operation: str, params: dict[str, object]) -> Call:
+        return Call("f", operation, 0.0, params, {}, None)
+
+    listed = {"PK": s("R"), "SK": s("R"), "LPK": s("L"), "LSK": s("1"), "blob": s("x" * 5000)}
+    tx = call(
+        "dynamodb.TransactWriteItems",
+        {"TransactItems": [{"Put": {"Item": listed}}, {"ConditionCheck": {"Key": {"PK": s("A"), "SK": s("B")}}}]},
+    )
+    assert _floor_units(tx) == (2 + 1) + 2  # 1 KB whatever the stored size; the listed item's keys-only copy
+    assert _floor_units(call("dynamodb.PutItem", {"Item": listed, "ConditionExpression": "x"})) == 2
+    assert _floor_units(call("dynamodb.PutItem", {"Item": listed})) == 0  # not a guarantee
+    assert _floor_units(call("dynamodb.DeleteItem", {"Key": {}, "ConditionExpression": "x"})) == 1

@@ -74,7 +74,10 @@ class _OneRequestAtATime:
         if environ.get("HTTP_X_AMZ_TARGET") == "AmazonSQS.ReceiveMessage":
             return self.app(environ, start_response)
         with self.lock:
-            return list(self.app(environ, start_response))
+            try:
+                return list(self.app(environ, start_response))
+            finally:
+                moto_adapt.trim()  # between requests: pack what this one materialised beyond the hot set
 
 
 class LocalMotoServer(ThreadedMotoServer):

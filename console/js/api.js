@@ -56,6 +56,23 @@ export class Api {
   mediaViewed(id, mediaId) {
     return this.request("POST", `/cases/${encodeURIComponent(id)}/media-views`, { media_id: mediaId });
   }
+  stats(query) { return this.request("GET", `/stats?${new URLSearchParams(query)}`); }
+  async statsCsv(query) {
+    const token = this.auth.token();
+    const response = await fetch(`${this.base}/stats?${new URLSearchParams(query)}`, {
+      headers: { Accept: "text/csv", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+      credentials: "omit",
+      cache: "no-store",
+    });
+    const text = await response.text();
+    if (response.status === 401) this.auth.expired();
+    if (!response.ok) {
+      let data = null;
+      try { data = JSON.parse(text); } catch { data = { message: text.slice(0, 200) }; }
+      throw new ApiError(response.status, data);
+    }
+    return text;
+  }
   inbox(inbox, cursor) {
     const q = new URLSearchParams({ inbox, limit: "20" });
     if (cursor) q.set("cursor", cursor);

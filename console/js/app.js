@@ -4,6 +4,7 @@
 import { Api, ApiError } from "./api.js";
 import { Auth } from "./auth.js";
 import { age, badge, duration, h, label, replace, when } from "./dom.js";
+import { showStats } from "./stats.js";
 
 const main = document.getElementById("main");
 const statusBar = document.getElementById("status");
@@ -83,6 +84,10 @@ function route() {
   if (parts[0] === "case" && parts[1]) return showCase(decodeURIComponent(parts[1]));
   if (parts[0] === "appeals") return showQueue("appeals", params.get("category") || "");
   if (parts[0] === "inbox") return showInbox(params.get("inbox") || "");
+  if (parts[0] === "stats") {
+    screen = { keys: {} };
+    return showStats(api, main, params, errorText, go);
+  }
   return showQueue("review", params.get("category") || "");
 }
 
@@ -90,6 +95,7 @@ function renderChrome(current) {
   const person = auth.person();
   nav.hidden = false;
   signOutButton.hidden = false;
+  nav.querySelector("[data-screen=stats]").hidden = !(person && person.groups.includes("admins"));
   who.textContent = person ? `${person.sub} · ${person.groups.join(", ") || "no groups"}` : "";
   for (const link of nav.querySelectorAll("a")) {
     const active = link.dataset.screen === current || (current === "case" && link.dataset.screen === list.queueScreen);

@@ -55,6 +55,8 @@ class CursorSigner:
         """The ExclusiveStartKey of a cursor this signer issued for this binding; InvalidCursor otherwise."""
         if not cursor:
             return None
+        if not cursor.isascii():  # compare_digest refuses non-ASCII text: such a cursor was never issued
+            raise InvalidCursor("the cursor is not valid")
         payload, dot, signature = cursor.partition(".")
         if not dot or not payload or not hmac.compare_digest(signature, self._signature(payload, binding)):
             raise InvalidCursor("the cursor is not valid")

@@ -245,3 +245,51 @@ def test_the_moderators_shared_inbox(console: Any) -> None:
     assert "inbox=moderators" in answered.value.url and answered.value.status == 200
     expect(page.locator("#inbox-select")).to_have_value("moderators")
     expect(page.locator("#inbox")).to_contain_text("Shared inbox: moderators")
+
+
+def test_admins_see_the_live_statistics_and_download_them_as_csv(console: Any, local_stack: LocalStackHandle) -> None:
+    import csv
+    import io
+
+    from local.client import wait_until
+
+    admin = local_stack.client.as_user("admin-stats", groups=["admins"])
+    before = admin.get("/stats", params={"group_by": "total"}).json()
+    seeded = review_case(local_stack.client, category="contact_information")
+    decide(local_stack.client, seeded["case_id"], "mod-stats")
+
+    def counted() -> bool:
+        now = admin.get("/stats", params={"group_by": "total"}).json()
+        return now["periods"][0]["decisions"]["total"] > before["periods"][0]["decisions"]["total"]
+
+    wait_until(counted, timeout=20, message="the decision counted")
+    report = admin.get("/stats", params={"group_by": "total"}).json()
+    (period,) = report["periods"]
+
+    tab = console().sign_in("admin-stats", "admins")
+    page = tab.page
+    page.click("nav a[data-screen=stats]")
+    expect(page.locator("#stats-title")).to_have_text("Statistics")
+    expect(page.locator("#stat-notices .figure")).to_have_text(str(period["notices"]["total"]))
+    expect(page.locator("#stat-decisions .figure")).to_have_text(str(period["decisions"]["total"]))
+    expect(page.locator("#stat-by-category tr[data-key=contact_information] td")).to_have_text(
+        str(period["notices"]["by_category"]["contact_information"])
+    )
+    expect(page.locator("#pending-in_review .figure")).to_have_text(str(report["pending"]["in_review"]["count"]))
+    expect(page.locator("#stats-body")).to_contain_text("within 9.05 %")
+
+    with page.expect_download() as downloaded:
+        page.click("#stats-csv")
+    path = downloaded.value.path()
+    text = Path(path).read_text(encoding="utf-8")
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    assert rows and set(rows[0]) == {"period", "from", "to", "metric", "value"}
+    figures = {r["metric"]: r["value"] for r in rows if r["period"] == "total"}
+    assert int(figures["decisions.total"]) >= period["decisions"]["total"]
+    assert downloaded.value.suggested_filename.endswith("-total.csv")
+
+    # a moderator has no statistics link, and the page answers what the API does: not for you
+    moderator = console().sign_in("mod-no-stats", "moderators")
+    expect(moderator.page.locator("nav a[data-screen=stats]")).to_be_hidden()
+    moderator.page.goto(f"{local_stack.url}/console/#/stats")
+    expect(moderator.page.locator("#stats-body [role=alert]")).to_be_visible()

@@ -302,6 +302,11 @@ class Stack:
 
 @pytest.fixture
 def stack(monkeypatch: pytest.MonkeyPatch, lambda_context: FakeLambdaContext) -> Iterator[Stack]:
+    from local import moto_adapt
+
+    # transactions cost O(items touched), as on the local stack: moto alone copies whole tables per transaction, and
+    # every change now carries its statistics effect, so a storm test would otherwise be quadratic
+    moto_adapt.apply()
     with mock_aws():
         session = boto3.Session(region_name="eu-west-1")
         resources = create_resources(session)

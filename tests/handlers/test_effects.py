@@ -332,13 +332,13 @@ def test_a_poison_effect_does_not_hold_back_the_others_of_its_item(stack: Stack)
 
     def corrupt(self: CaseRepository, outbox_id: str) -> Any:
         item = table.get_item(Key={"PK": f"OUTBOX#{outbox_id}", "SK": "OUTBOX"})["Item"]
-        effects = json.loads(item["effects"])
+        effects = json.loads(it.unpacked(item["effects"]))
         if not any(e["effect_id"] == "bad" for e in effects):
             effects.insert(0, {"kind": "enforcement", "effect_id": "bad", "payload": {"action": "content.hide"}})
             table.update_item(
                 Key={"PK": item["PK"], "SK": "OUTBOX"},
                 UpdateExpression="SET effects = :e",
-                ExpressionAttributeValues={":e": json.dumps(effects)},
+                ExpressionAttributeValues={":e": it.packed(json.dumps(effects))},
             )
         return original(self, outbox_id)
 
@@ -531,6 +531,34 @@ def test_the_case_view_holds_the_first_page_of_reports_and_the_rest_pages_with_a
     for sub, expected in (("user-mallory", 404), ("user-dave-0", 404), ("user-bob", 403)):
         status, _, _ = stack.http(REPORTS, path_params={"case_id": case_id}, sub=sub)
         assert status == expected, sub
+
+
+def test_a_reports_cursor_is_signed_for_its_caller_and_case(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    import base64
+    import json
+
+    from consent_guard.services import cases
+
+    monkeypatch.setattr(cases, "REPORTS_PAGE", 2)
+    case_id = _in_review(stack, reporters=5)
+    cursor = _view(stack, case_id)["reports_next_cursor"]
+    assert cursor and "." in cursor
+
+    def page(cursor: str, sub: str = "mod-1") -> tuple[int, dict[str, Any]]:
+        status, body, _ = stack.http(
+            REPORTS, path_params={"case_id": case_id}, sub=sub, groups=MOD, query={"cursor": cursor}
+        )
+        return status, body
+
+    status, body = page(cursor)
+    assert status == 200 and len(body["items"]) == 3
+    # another moderator cannot replay it, nor can anyone alter it or make one up from the shards' positions
+    assert page(cursor, sub="mod-2")[0] == 400
+    payload, _, signature = cursor.partition(".")
+    assert page(f"{payload}.{signature[:-2]}AA")[0] == 400
+    forged = base64.urlsafe_b64encode(json.dumps({"c": case_id, "a": {}, "d": []}).encode()).decode()
+    status, body = page(forged)
+    assert status == 400 and body["code"] == "invalid_cursor"
 
 
 def test_a_outbox_key_shape() -> None:

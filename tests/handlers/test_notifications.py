@@ -142,6 +142,26 @@ def test_the_same_message_delivered_twice_gives_one_notification_and_one_email(s
     assert len(_sent_emails()) == 1
 
 
+def test_a_notification_expires_after_the_appeal_window_and_the_policys_retention(stack: Stack) -> None:
+    from datetime import datetime, timedelta
+
+    from consent_guard.policy.document import load_policy
+
+    stack.post_context()
+    stack.account_context("user-bob", contact_email="bob@example.com")
+    stack.report()
+    stack.run_pipeline()
+    policy = load_policy()
+    kept = timedelta(days=policy.appeal_window_days + policy.retention_days_after_appeal_window)
+    stored = [i for i in stack.table().scan()["Items"] if i.get("type") == "notification"]
+    assert stored
+    for item in stored:
+        created = datetime.fromisoformat(str(item["created_at"]).replace("Z", "+00:00"))
+        assert int(item["expires_at"]) == int((created + kept).timestamp()), item["kind"]
+    ttl = stack.session.client("dynamodb").describe_time_to_live(TableName=stack.table().name)
+    assert ttl["TimeToLiveDescription"]["AttributeName"] == "expires_at"
+
+
 def test_one_bad_message_does_not_hold_back_or_repeat_the_other_nine(stack: Stack) -> None:
     stack.post_context()
     stack.account_context("user-bob", contact_email="bob@example.com")

@@ -88,6 +88,12 @@ DENIED: dict[str, list[tuple[str, dict[str, Any], int]]] = {
         ("a person", {"sub": "user-alice"}, 403),
         ("the platform's token", {"platform": True}, 403),
     ],
+    "GET /stats": [
+        ("a person", {"sub": "user-alice"}, 403),
+        ("a moderator", {"sub": "m", "groups": MOD}, 403),
+        ("an appeal reviewer", {"sub": "a", "groups": ["appeals"]}, 403),
+        ("the platform's token", {"platform": True}, 403),
+    ],
     "POST /me/protected-media": [("the platform's token", {"platform": True}, 403)],
     "GET /me/protected-media": [("the platform's token", {"platform": True}, 403)],
     "DELETE /me/protected-media/{protected_media_id}": [

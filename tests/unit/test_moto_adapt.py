@@ -169,9 +169,11 @@ def _queried(client: Any, attr: str, value: str, order: str) -> list[tuple[str, 
             return sorted(out)
 
 
-def test_queries_see_exactly_what_a_full_pass_would_after_any_mix_of_writes(indexed: Any) -> None:
+@pytest.mark.parametrize("hot", [0, 5, moto_adapt.HOT_ITEMS])
+def test_queries_see_exactly_what_a_full_pass_would_after_any_mix_of_writes(indexed: Any, hot: int) -> None:
     """Puts, in-place updates (moving an item between index partitions or out of the sparse index), deletes,
-    committed and cancelled transactions, batch writes: every query answers what filtering all items would."""
+    committed and cancelled transactions, batch writes: every query answers what filtering all items would, whether
+    the items were packed after every request (hot=0), some of them (5) or none (the default hot set)."""
     import random
 
     rng = random.Random(11)
@@ -234,6 +236,7 @@ def test_queries_see_exactly_what_a_full_pass_would_after_any_mix_of_writes(inde
                     else {"PutRequest": {"Item": {**k, "G": {"S": rng.choice(gs)}, "R": {"S": f"b{step}"}}}}
                 )
             indexed.batch_write_item(RequestItems={"g": list(requests.values())})
+        moto_adapt.trim(hot)
         checked_g, checked_pk = (gs, pks) if step % 25 == 24 else ([rng.choice(gs)], [rng.choice(pks)])
         for g in checked_g:
             assert _queried(indexed, "G", g, "R") == _expected(indexed, "G", g, "R"), (step, op, g)
@@ -264,3 +267,125 @@ def test_bounded_set_keeps_the_newest_members() -> None:
     kept.add("b")  # seen again: newest now
     kept.add("e")
     assert sorted(kept) == ["b", "d", "e"] and "a" not in kept and len(kept) == 3
+
+
+# ---------------------------------------------------------------- compact items
+
+
+def test_compact_items_rely_on_the_item_and_dynamotype_they_were_written_for() -> None:
+    assert moto_adapt.compact_sources_digest() == moto_adapt.COMPACT_SOURCES_SHA256
+
+
+def test_compact_form_round_trips_every_attribute_type() -> None:
+    from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
+
+    wire = {
+        "S": {"S": "text"},
+        "N": {"N": "1.50"},
+        "B": {"B": b"\x00\xffbytes"},
+        "SS": {"SS": ["a", "b"]},
+        "NS": {"NS": ["1", "2.5"]},
+        "BS": {"BS": [b"x", b"y"]},
+        "BOOL": {"BOOL": False},
+        "NULL": {"NULL": True},
+        "L": {"L": [{"S": "a"}, {"M": {"k": {"L": [{"N": "1"}, {"NULL": True}]}}}, {"B": b"z"}]},
+        "M": {"M": {"nested": {"M": {"deep": {"SS": ["q"]}}}, "empty": {"M": {}}, "list": {"L": []}}},
+    }
+    attrs = {k: DynamoType(v) for k, v in wire.items()}
+    decoded = moto_adapt.decode_attrs(moto_adapt.encode_attrs(attrs))
+    assert type(decoded) is LimitedSizeDict
+    assert decoded == attrs
+    assert {k: v.to_regular_json() for k, v in decoded.items()} == {k: v.to_regular_json() for k, v in attrs.items()}
+
+    def types(value: Any) -> Any:  # the same classes all the way down, not just equal values
+        if isinstance(value, DynamoType):
+            inner = value.value
+            if isinstance(inner, list):
+                inner = [types(v) for v in inner]
+            elif isinstance(inner, dict):
+                inner = {k: types(v) for k, v in inner.items()}
+            return (type(value), value.type, type(value.value), inner)
+        return (type(value), value)
+
+    assert {k: types(v) for k, v in decoded.items()} == {k: types(v) for k, v in attrs.items()}
+
+
+def test_stored_items_are_packed_between_requests_and_unpacked_on_use(indexed: Any) -> None:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    for i in range(10):
+        indexed.put_item(
+            TableName="g",
+            Item={"PK": {"S": "p"}, "SK": {"S": f"s{i}"}, "G": {"S": "g"}, "R": {"S": "r"}, "M": {"M": {}}},
+        )
+    moto_adapt.trim(0)
+    table = dynamodb_backends[DEFAULT_ACCOUNT_ID]["eu-west-1"].tables["g"]
+    stored = list(table.items[next(iter(table.items))].values())
+    assert all(type(i) is moto_adapt.compact_item_class() and "_blob" in vars(i) for i in stored)
+    assert all("_attrs" not in vars(i) for i in stored)
+    got = indexed.get_item(TableName="g", Key={"PK": {"S": "p"}, "SK": {"S": "s3"}})["Item"]
+    assert got == {"PK": {"S": "p"}, "SK": {"S": "s3"}, "G": {"S": "g"}, "R": {"S": "r"}, "M": {"M": {}}}
+    assert sum("_attrs" in vars(i) for i in stored) == 1  # only what the request read
+    indexed.update_item(
+        TableName="g",
+        Key={"PK": {"S": "p"}, "SK": {"S": "s3"}},
+        UpdateExpression="SET M.k = :v",
+        ExpressionAttributeValues={":v": {"N": "7"}},
+    )
+    moto_adapt.trim(0)  # the change made in place survives the packing
+    got = indexed.get_item(TableName="g", Key={"PK": {"S": "p"}, "SK": {"S": "s3"}})["Item"]
+    assert got["M"] == {"M": {"k": {"N": "7"}}}
+
+
+def test_a_missed_lookup_leaves_no_empty_partition_behind(indexed: Any) -> None:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    table = dynamodb_backends[DEFAULT_ACCOUNT_ID]["eu-west-1"].tables["g"]
+    for i in range(5):
+        assert "Item" not in indexed.get_item(TableName="g", Key={"PK": {"S": f"nobody{i}"}, "SK": {"S": "x"}})
+    indexed.transact_write_items(
+        TransactItems=[
+            {
+                "ConditionCheck": {
+                    "TableName": "g",
+                    "Key": {"PK": {"S": "nobody-t"}, "SK": {"S": "x"}},
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            }
+        ]
+    )
+    assert len(table.items) == 0
+    with pytest.raises(indexed.exceptions.ClientError):  # moto's own validation still answers
+        indexed.get_item(TableName="g", Key={"PK": {"S": "p"}})
+
+
+def test_moto_keeps_no_copy_of_what_it_has_dropped(indexed: Any) -> None:
+    """moto's BaseModel tracks every object it ever made (for its dashboard); after the adaptation, the Items of
+    updates, copies and projections, and deleted SQS messages, are garbage once nobody holds them."""
+    import gc
+
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.sqs.models import Message
+
+    moto_adapt.trim(0)  # the hot set holds no item of an earlier test
+    gc.collect()
+    key = {"PK": {"S": "p"}, "SK": {"S": "s"}}
+    indexed.put_item(TableName="g", Item={**key, "G": {"S": "g"}, "R": {"S": "r"}})
+    for i in range(20):
+        indexed.update_item(
+            TableName="g", Key=key, UpdateExpression="SET n = :n", ExpressionAttributeValues={":n": {"N": str(i)}}
+        )
+        indexed.get_item(TableName="g", Key=key, ProjectionExpression="n")
+    sqs = boto3.client("sqs", region_name="eu-west-1")
+    url = sqs.create_queue(QueueName="q")["QueueUrl"]
+    for i in range(20):
+        sqs.send_message(QueueUrl=url, MessageBody=str(i))
+        for message in sqs.receive_message(QueueUrl=url).get("Messages", []):
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    moto_adapt.trim(0)
+    gc.collect()
+    assert len(Item.instances_tracked) == 0 and len(Message.instances_tracked) == 0  # type: ignore[attr-defined]
+    assert sum(1 for o in gc.get_objects() if isinstance(o, Item)) <= 3
+    assert sum(1 for o in gc.get_objects() if isinstance(o, Message)) <= 1

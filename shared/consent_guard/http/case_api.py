@@ -3,11 +3,13 @@ notifications. Roles are checked here in code, not only at the gateway."""
 
 from __future__ import annotations
 
+from datetime import UTC, date, timedelta
 from functools import cache
 from http import HTTPStatus
 from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
@@ -42,9 +44,12 @@ from consent_guard.models.api import (
     ReportPage,
 )
 from consent_guard.models.domain import Category
+from consent_guard.models.stats import StatsReport
 from consent_guard.repository import CaseRepository
+from consent_guard.repository.stats import StatsRepository
 from consent_guard.services.banking import BankService
 from consent_guard.services.cases import CaseService
+from consent_guard.services.stats import GROUP_BY, MAX_DAYS, StatsService, report_csv
 
 app = new_resolver()
 
@@ -267,6 +272,63 @@ def my_notifications(
         next_cursor=next_cursor,
     )
     return json_response(HTTPStatus.OK, page)
+
+
+@cache
+def stats_service() -> StatsService:
+    return StatsService(StatsRepository(case_api_settings().table_name, repository().client), case_service().clock)
+
+
+StatsGroup = Literal["day", "week", "month", "total"]
+assert set(GROUP_BY) == set(StatsGroup.__args__)  # type: ignore[attr-defined]
+
+
+@app.get(
+    "/stats",
+    summary="Transparency statistics (DSA Art. 15/24) per UTC day, week or month: notices, decisions, enforcement, "
+    "strikes, time to decision, appeals, Art. 23 measures, and what is pending now (admins); CSV with Accept: text/csv",
+    responses={
+        200: {
+            "description": "The figures (JSON), or the same as RFC 4180 CSV, UTF-8 (period, from, to, metric, value)",
+            "content": {"application/json": {"model": StatsReport}, "text/csv": {"schema": {"type": "string"}}},
+        },
+        **error_responses(403, 422, 503),
+    },
+    tags=["stats"],
+)
+def get_stats(
+    from_date: Annotated[
+        date | None, Query(alias="from", description="First UTC day (default: 29 days before to)")
+    ] = None,
+    to_date: Annotated[date | None, Query(alias="to", description="Last UTC day (default: today)")] = None,
+    group_by: Annotated[
+        StatsGroup, Query(description="One row of figures per day, ISO week, month, or in total")
+    ] = "day",
+) -> Response[str]:
+    service = stats_service()
+    principal = current_principal(app)
+    principal.require_group(Group.ADMINS)  # before anything about the query is answered
+    today = service.clock().astimezone(UTC).date()
+    last = to_date or today
+    first = from_date or last - timedelta(days=29)
+    errors = []
+    if first > last:
+        errors.append({"loc": ("query", "from"), "type": "value_error", "msg": "from must not be after to"})
+    elif (last - first).days + 1 > MAX_DAYS:
+        errors.append({"loc": ("query", "to"), "type": "value_error", "msg": f"at most {MAX_DAYS} days at once"})
+    if errors:
+        raise RequestValidationError(errors)
+    report = service.report(principal, first, last, group_by)
+    accept = (app.current_event.headers or {}).get("accept", "")
+    if "text/csv" in accept.lower():
+        name = f"consent-guard-stats-{first.isoformat()}-{last.isoformat()}-{group_by}.csv"
+        return Response(
+            status_code=HTTPStatus.OK.value,
+            content_type="text/csv; charset=utf-8",
+            body=report_csv(report),
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    return json_response(HTTPStatus.OK, report)
 
 
 @app.post(

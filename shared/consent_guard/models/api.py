@@ -4,7 +4,7 @@ echo rejected input in their errors (it may be a phone number)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import (
     AwareDatetime,
@@ -477,10 +477,9 @@ class CaseView(Response):
 # ---------------------------------------------------------------- hash banks
 
 
-class ProtectedMediaRequest(Request):
-    """A person protects their own photo or video: hashes computed on their device, never the media."""
+class _MediaSignalsRequest(Request):
+    """One media item's hashes (at least one that fits its type), never the media itself."""
 
-    category: Literal["intimate_media", "private_media"]
     media_type: MediaType
     md5: Md5Hex | None = None
     sha256: Sha256Hex | None = None
@@ -488,10 +487,16 @@ class ProtectedMediaRequest(Request):
     pdq_quality: int | None = Field(None, ge=0, le=100)
 
     @model_validator(mode="after")
-    def _signals(self) -> ProtectedMediaRequest:
+    def _signals(self) -> Self:
         signals = MediaSignalsIn(md5=self.md5, sha256=self.sha256, pdq=self.pdq, pdq_quality=self.pdq_quality)
         _check_media_signals(self.media_type, signals, required=True)
         return self
+
+
+class ProtectedMediaRequest(_MediaSignalsRequest):
+    """A person protects their own photo or video: hashes computed on their device, never the media."""
+
+    category: Literal["intimate_media", "private_media"]
 
 
 class ProtectedMediaView(Response):
@@ -507,20 +512,8 @@ class ProtectedMediaPage(Response):
     items: list[ProtectedMediaView]
 
 
-class MediaMatchRequest(Request):
+class MediaMatchRequest(_MediaSignalsRequest):
     """One media item's signals, checked at upload."""
-
-    media_type: MediaType
-    md5: Md5Hex | None = None
-    sha256: Sha256Hex | None = None
-    pdq: PdqHex | None = None
-    pdq_quality: int | None = Field(None, ge=0, le=100)
-
-    @model_validator(mode="after")
-    def _signals(self) -> MediaMatchRequest:
-        signals = MediaSignalsIn(md5=self.md5, sha256=self.sha256, pdq=self.pdq, pdq_quality=self.pdq_quality)
-        _check_media_signals(self.media_type, signals, required=True)
-        return self
 
 
 class MatchView(Response):

@@ -458,3 +458,4 @@ class Notification(Frozen):
     created_at: datetime
     email_status: EmailStatus = EmailStatus.NONE
     attempts: int = 0
+    expires_at: datetime | None = None  # removed by the table's TTL then (the policy's retention)

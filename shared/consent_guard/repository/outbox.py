@@ -61,7 +61,7 @@ def outbox_item(outbox: Outbox, now: datetime) -> it.Item:
         **key,
         "type": "outbox",
         "outbox_id": ordered.outbox_id,
-        "effects": json.dumps([e.model_dump(mode="json") for e in ordered.effects], separators=(",", ":")),
+        "effects": it.packed(json.dumps([e.model_dump(mode="json") for e in ordered.effects], separators=(",", ":"))),
         "idx": 0,
         "step": 0,
         "created_at": it.iso(now),
@@ -87,7 +87,7 @@ class OutboxRepository(TableAccess):
             return None
         return OutboxItem(
             outbox_id=outbox_id,
-            effects=tuple(Effect.model_validate(e) for e in json.loads(item["effects"])),
+            effects=tuple(Effect.model_validate(e) for e in json.loads(it.unpacked(item["effects"]))),
             index=int(item.get("idx", 0)),
             cursor=json.loads(item["cursor"]) if item.get("cursor") else None,
             step=int(item.get("step", 0)),

@@ -46,6 +46,7 @@ from consent_guard.statement_config import statement_settings
 
 STAFF = (Group.MODERATORS, Group.APPEALS, Group.ADMINS)
 REPORTS_PAGE = 50  # reports in a case's view; the rest page through GET /cases/{case_id}/reports
+REPORTS_CURSOR_KEY = "position"  # the signed cursor of a case's reports holds the repository's position in its shards
 # what a person's decision on a case opened by automated detection is recorded against (the engine does not weigh it)
 _DETECTED = ReportFacts(
     report_id="automated_detection",
@@ -263,6 +264,7 @@ class CaseService(CaseWorkflow):
         if not staff:
             return view
         reports, reports_cursor = self.repository.case_reports_page(case.case_id, REPORTS_PAGE, None)
+        reports_cursor = self._sign_reports_cursor(principal, case.case_id, reports_cursor)
         events = self.repository.case_events(case.case_id)
         post = self.repository.get_post_context(case.post_id)
         failures = []
@@ -337,8 +339,28 @@ class CaseService(CaseWorkflow):
             if principal.subject != case.author_id:
                 raise NotFound("case not found")
             raise Forbidden("reports are seen by staff")
-        reports, next_cursor = self.repository.case_reports_page(case.case_id, limit, cursor)
-        return api.ReportPage(items=[report_view(r) for r in reports], next_cursor=next_cursor)
+        position = self._open_reports_cursor(principal, case.case_id, cursor)
+        reports, next_cursor = self.repository.case_reports_page(case.case_id, limit, position)
+        return api.ReportPage(
+            items=[report_view(r) for r in reports],
+            next_cursor=self._sign_reports_cursor(principal, case.case_id, next_cursor),
+        )
+
+    def _reports_binding(self, principal: Principal, case_id: str) -> tuple[CursorSigner, str]:
+        if self.cursors is None:
+            raise RuntimeError("CaseService.cursors is not configured")
+        return self.cursors, f"{principal.subject}\n/cases/{case_id}/reports"
+
+    def _sign_reports_cursor(self, principal: Principal, case_id: str, position: str | None) -> str | None:
+        """The repository's position in the case's report shards, signed for this caller and this case."""
+        signer, binding = self._reports_binding(principal, case_id)
+        return signer.encode({REPORTS_CURSOR_KEY: {"S": position}} if position else None, binding)
+
+    def _open_reports_cursor(self, principal: Principal, case_id: str, cursor: str | None) -> str | None:
+        """The position of a cursor this caller was given for this case; InvalidCursor (400) otherwise."""
+        signer, binding = self._reports_binding(principal, case_id)
+        key = signer.decode(cursor, binding, frozenset({REPORTS_CURSOR_KEY}))
+        return str(key[REPORTS_CURSOR_KEY]["S"]) if key else None
 
     # ------------------------------------------------------------ moderators
 
@@ -446,7 +468,8 @@ class CaseService(CaseWorkflow):
                 outbox=self.outbox(updated, effects),
                 statements=self._statements(updated, enforcement_seq, now),
                 bank=bank,
-            )
+            ),
+            before=case,
         )
         metrics.add_metric(name="ModeratorDecisions", unit=MetricUnit.Count, value=1)
         logger.info(
@@ -623,7 +646,8 @@ class CaseService(CaseWorkflow):
                 outbox=self.outbox(updated, self.effects.after_appeal(updated, events[0].seq, lifted, applied_seq)),
                 statements=self._statements(updated, applied_seq, now),
                 bank=bank,
-            )
+            ),
+            before=case,
         )
         metrics.add_metric(name=f"Appeal_{request.result}", unit=MetricUnit.Count, value=1)
         if updated.state == CaseState.ACTIONED and case.appeal.previous_state != CaseState.ACTIONED:

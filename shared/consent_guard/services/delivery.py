@@ -27,7 +27,9 @@ from consent_guard.models.messages import EvaluationMessage, NotificationRequest
 from consent_guard.observability import MetricUnit, logger, metrics
 from consent_guard.policy import Policy, load_policy
 from consent_guard.repository import CaseRepository
+from consent_guard.repository.stats import StatsRepository
 from consent_guard.services.standing import count_unfounded
+from consent_guard.services.stats import utc_day
 
 FAN_OUT_PAGE = 500  # reporters told per step: memory and time per invocation stay flat in the number of reporters
 UNFOUNDED_PAGE = 100  # reporters counted per step (a read and a conditional write each)
@@ -74,6 +76,7 @@ class EffectDelivery:
             EffectKind.EVALUATE: Handler(self._evaluate),
             EffectKind.NOTIFY_REPORTERS: Handler(self._notify_reporters, paged=True),
             EffectKind.COUNT_UNFOUNDED: Handler(self._count_unfounded, paged=True),
+            EffectKind.STATS: Handler(self._stats),
         }
         assert {k for k, h in self.handlers.items() if h.paged} == PAGED_KINDS
 
@@ -187,6 +190,20 @@ class EffectDelivery:
         self.notifications.send_all(list({r.notification_id: r for r in requests}.values()))
         metrics.add_metric(name="FanOutNotifications", unit=MetricUnit.Count, value=len(requests))
         return following
+
+    def _stats(self, effects: Sequence[Effect], _: Cursor | None) -> None:
+        """Transparency counters, each effect added once (repository/stats.py); a manifestly unfounded decision
+        counts the notices its case received."""
+        stats = StatsRepository(self.repository.table_name, self.repository.client)
+        for effect in effects:
+            rows = [(str(item), str(attr), int(n)) for item, attr, n in effect.payload["rows"]]
+            case_id = effect.payload.get("unfounded_case")
+            if case_id is not None:
+                day = utc_day(self.clock()) if not rows else rows[0][0].split("#")[1]
+                count = self.repository.report_counts([str(case_id)]).get(str(case_id), 0)
+                rows.append((f"D#{day}#notices", "manifestly_unfounded", count))
+            if not stats.add(effect.effect_id, rows, self.clock()):
+                metrics.add_metric(name="StatsAlreadyCounted", unit=MetricUnit.Count, value=1)
 
     def _count_unfounded(self, effects: Sequence[Effect], cursor: Cursor | None) -> Cursor | None:
         (effect,) = effects

@@ -39,6 +39,7 @@ from consent_guard.policy import (
     reporter_statement,
 )
 from consent_guard.repository import CaseChange, CaseRepository
+from consent_guard.services.stats import with_stats
 
 # What each enforcement level does on the platform, and what undoes it.
 MEASURES: dict[Enforcement, tuple[str, ...]] = {
@@ -329,8 +330,10 @@ class CaseWorkflow:
         effects = tuple(effects)
         return Outbox(outbox_id=case_outbox_id(case), effects=effects) if effects else None
 
-    def save(self, change: CaseChange) -> None:
-        """Store a case change with its outbox in one transaction, then announce the outbox."""
+    def save(self, change: CaseChange, before: Case | None = None, notices: Iterable[Report] = ()) -> None:
+        """Store a case change with its outbox in one transaction, then announce the outbox. `before` (the case as
+        read) and `notices` (reports taken in) give the change's statistics (services/stats.py)."""
+        change = with_stats(change, before, case_outbox_id(change.case), notices)
         self.repository.save_case_change(change)
         if change.outbox is not None:
             self.announcer.announce(change.outbox.outbox_id)
@@ -357,6 +360,7 @@ class CaseWorkflow:
                 expected_version=case.version,
                 events=[event],
                 outbox=self.outbox(updated, effects(updated) if effects else ()),
-            )
+            ),
+            before=case,
         )
         return updated

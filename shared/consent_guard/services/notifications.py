@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -20,6 +21,9 @@ from consent_guard.models.domain import EmailStatus, Notification, NotificationK
 from consent_guard.models.messages import NotificationRequest
 from consent_guard.observability import MetricUnit, logger, metrics
 from consent_guard.repository import CaseRepository
+
+if TYPE_CHECKING:
+    from consent_guard.policy.document import Policy
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 LOCALES = ("en", "de")
@@ -84,10 +88,22 @@ def render(kind: NotificationKind, locale: str, facts: dict[str, Any]) -> Render
 
 
 class NotificationService:
-    def __init__(self, repository: CaseRepository, email: EmailSender, clock: Clock = utc_now) -> None:
+    def __init__(
+        self, repository: CaseRepository, email: EmailSender, clock: Clock = utc_now, policy: Policy | None = None
+    ) -> None:
         self.repository = repository
         self.email = email
         self.clock = clock
+        self._policy = policy
+
+    def retention(self) -> timedelta:
+        """How long a notification is kept: as long as its decision can be appealed, then the policy's retention
+        (a statement of reasons must stay readable while it can be contested); then the table's TTL removes it."""
+        if self._policy is None:  # loaded at the first notification, not at import (cold start)
+            from consent_guard.policy.document import load_policy
+
+            self._policy = load_policy()
+        return timedelta(days=self._policy.appeal_window_days + self._policy.retention_days_after_appeal_window)
 
     def deliver(self, request: NotificationRequest) -> None:
         """Exactly once in effect: the in-app record is written once; email is sent until it is marked sent.
@@ -99,6 +115,7 @@ class NotificationService:
         address = account.contact_email if account else None
         locale = request.locale or (account.locale if account else "en")
         rendered = render(request.kind, locale, dict(request.facts))
+        now = self.clock()
         notification = Notification(
             notification_id=request.notification_id,
             recipient_id=request.recipient_id,
@@ -108,8 +125,9 @@ class NotificationService:
             body=rendered.text,
             case_id=request.case_id,
             report_id=request.report_id,
-            created_at=self.clock(),
+            created_at=now,
             email_status=EmailStatus.PENDING if address else EmailStatus.NONE,
+            expires_at=now + self.retention(),
         )
         if self.repository.create_notification(notification):
             metrics.add_metric(name=f"Notification_{request.kind.value}", unit=MetricUnit.Count, value=1)

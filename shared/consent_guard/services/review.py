@@ -51,6 +51,7 @@ from consent_guard.repository import CaseChange, CaseRepository
 from consent_guard.repository.outbox import OUTBOX_TIMER, outbox_id_of
 from consent_guard.services.effects import (
     CaseWorkflow,
+    case_outbox_id,
     enforcement_effect,
     notification_effect,
     reporters_effect,
@@ -62,6 +63,7 @@ from consent_guard.services.evaluation import (
     state_timer,
     with_timer,
 )
+from consent_guard.services.stats import with_stats
 
 REQUEUE_BACKOFF = timedelta(minutes=5)
 SAFETY_MARGIN_MS = 10_000  # stop with this much of the Lambda's time left; the rest waits for the next run
@@ -228,7 +230,8 @@ class ReReviewService(CaseWorkflow):
         self.save(
             CaseChange(
                 case=updated, expected_version=case.version, events=[event], outbox=self.outbox(updated, effects)
-            )
+            ),
+            before=case,
         )
 
     # ------------------------------------------------------------ the outbox's safety net
@@ -530,6 +533,7 @@ class ReReviewService(CaseWorkflow):
         change = CaseChange(
             case=updated, expected_version=case.version, events=[event], outbox=self.outbox(updated, [notice])
         )
+        change = with_stats(change, case, case_outbox_id(updated))  # the expiry counted (services/stats.py)
         if not self.repository.expire_strike(change, account_id, timer["DSK"], updated.version):
             run.summary.skipped += 1
             return

@@ -19,6 +19,7 @@ from consent_guard.observability import MetricUnit, logger, metrics
 from consent_guard.policy import Policy
 from consent_guard.repository import CaseRepository
 from consent_guard.services.effects import notification_effect
+from consent_guard.services.stats import standing_effect
 
 
 def count_unfounded(
@@ -83,7 +84,10 @@ def count_unfounded(
                     "suspension_days": misuse.suspension_days,
                 },
             )
-            outbox = Outbox(outbox_id=event_id, effects=(notification_effect(notice),))
+            # the Art. 23 measure counted in the statistics, with its notice (services/stats.py)
+            outbox = Outbox(
+                outbox_id=event_id, effects=(notification_effect(notice), standing_effect(event_id, kind.value, now))
+            )
         try:
             repository.save_reporter_standing(standing, version, outbox, now)
         except VersionConflict:
