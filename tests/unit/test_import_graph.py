@@ -22,6 +22,17 @@ ROOT = Path(__file__).resolve().parents[2]
 SITE = next(p for p in sys.path if p.endswith("site-packages"))
 
 HTTP = {"report_intake", "case_api", "media_matching"}
+# consent_guard.config.<module> -> the one function whose settings it holds
+SETTINGS = {
+    "intake": "report_intake",
+    "matching": "media_matching",
+    "indexer": "bank_index",
+    "evaluation": "policy_evaluation",
+    "effects": "effects",
+    "notification": "notification",
+    "case_api": "case_api",
+    "review": "scheduled_review",
+}
 # module (or package) -> the only functions that may load it
 ONLY_IN: dict[str, set[str]] = {
     # template rendering: only the function that renders emails
@@ -41,6 +52,20 @@ ONLY_IN: dict[str, set[str]] = {
         "media_matching",
         "policy_evaluation",
         "effects",
+        "scheduled_review",
+        "statement_submitter",
+    },
+    # the statistics report (its 13 response models, the CSV, the admin check): only the case API serves it; the
+    # functions that change cases count with services.stats_effects
+    "consent_guard.models.stats": {"case_api"},
+    "consent_guard.services.stats": {"case_api"},
+    # each function's settings model, and no other function's (consent_guard.config loads them on first access)
+    **{f"consent_guard.config.{module}": {folder} for module, folder in SETTINGS.items()},
+    # the submitter's settings (SubmissionMode) come with services.statements, where statements are made or sent
+    "consent_guard.config.submitter": {
+        "case_api",
+        "media_matching",
+        "policy_evaluation",
         "scheduled_review",
         "statement_submitter",
     },
@@ -120,8 +145,12 @@ def test_import_graph(folder: str) -> None:
 
 def test_the_guard_can_fail() -> None:
     """The rules see what they are about: the notification function really loads jinja2, the HTTP ones the
-    resolver, and a probe of a function that imported boto3 would be caught."""
+    resolver, the case API the statistics report, each function its own settings module, and a probe of a function
+    that imported boto3 would be caught."""
     assert _hits(loaded("notification"), "jinja2")
     assert _hits(loaded("report_intake"), "aws_lambda_powertools.event_handler")
+    assert _hits(loaded("case_api"), "consent_guard.models.stats")
+    for module, folder in SETTINGS.items():  # each function does load its own settings, through consent_guard.config
+        assert f"consent_guard.config.{module}" in loaded(folder), folder
     assert _hits(frozenset({"boto3", "boto3.session"}), "boto3") == ["boto3", "boto3.session"]
     assert not _hits(frozenset({"boto3x"}), "boto3")
