@@ -22,6 +22,17 @@ ROOT = Path(__file__).resolve().parents[2]
 SITE = next(p for p in sys.path if p.endswith("site-packages"))
 
 HTTP = {"report_intake", "case_api", "media_matching"}
+FUNCTIONS = {
+    "report_intake",
+    "case_api",
+    "media_matching",
+    "bank_index",
+    "policy_evaluation",
+    "notification",
+    "scheduled_review",
+    "effects",
+    "statement_submitter",
+}
 # consent_guard.config.<module> -> the one function whose settings it holds
 SETTINGS = {
     "intake": "report_intake",
@@ -69,6 +80,10 @@ ONLY_IN: dict[str, set[str]] = {
         "scheduled_review",
         "statement_submitter",
     },
+    # the policy document's ~26 models and the engine: not in the functions that never decide (the notification
+    # function reads only the retention figures, policy/retention.py; the bank indexer nothing of the policy)
+    "consent_guard.policy.document": FUNCTIONS - {"notification", "bank_index"},
+    "consent_guard.policy.engine": FUNCTIONS - {"notification", "bank_index", "statement_submitter"},
     # image hashing: only the media matcher
     "numpy": {"media_matching"},
     "PIL": {"media_matching"},
@@ -143,6 +158,10 @@ def test_import_graph(folder: str) -> None:
     assert not problems, f"{folder} imports what it must not:\n  " + "\n  ".join(problems)
 
 
+def test_the_rules_name_every_function() -> None:
+    assert set(functions().values()) == FUNCTIONS
+
+
 def test_the_guard_can_fail() -> None:
     """The rules see what they are about: the notification function really loads jinja2, the HTTP ones the
     resolver, the case API the statistics report, each function its own settings module, and a probe of a function
@@ -150,6 +169,7 @@ def test_the_guard_can_fail() -> None:
     assert _hits(loaded("notification"), "jinja2")
     assert _hits(loaded("report_intake"), "aws_lambda_powertools.event_handler")
     assert _hits(loaded("case_api"), "consent_guard.models.stats")
+    assert _hits(loaded("policy_evaluation"), "consent_guard.policy.document")
     for module, folder in SETTINGS.items():  # each function does load its own settings, through consent_guard.config
         assert f"consent_guard.config.{module}" in loaded(folder), folder
     assert _hits(frozenset({"boto3", "boto3.session"}), "boto3") == ["boto3", "boto3.session"]
