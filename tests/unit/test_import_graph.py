@@ -84,6 +84,12 @@ ONLY_IN: dict[str, set[str]] = {
     # function reads only the retention figures, policy/retention.py; the bank indexer nothing of the policy)
     "consent_guard.policy.document": FUNCTIONS - {"notification", "bank_index"},
     "consent_guard.policy.engine": FUNCTIONS - {"notification", "bank_index", "statement_submitter"},
+    # deciding: the evaluation service, statements of reasons and their submission, the hash bank's changes - not in
+    # the re-review (it moves timers with services.timers), nor in the functions that only deliver
+    "consent_guard.services.evaluation": {"policy_evaluation"},
+    "consent_guard.services.banking": {"policy_evaluation", "case_api"},
+    "consent_guard.services.statements": {"policy_evaluation", "case_api", "media_matching", "statement_submitter"},
+    "consent_guard.transparency_db": {"policy_evaluation", "case_api", "media_matching", "statement_submitter"},
     # image hashing: only the media matcher
     "numpy": {"media_matching"},
     "PIL": {"media_matching"},
@@ -174,3 +180,21 @@ def test_the_guard_can_fail() -> None:
         assert f"consent_guard.config.{module}" in loaded(folder), folder
     assert _hits(frozenset({"boto3", "boto3.session"}), "boto3") == ["boto3", "boto3.session"]
     assert not _hits(frozenset({"boto3x"}), "boto3")
+
+
+# modules whose pydantic models every deciding function creates at cold start: real annotations, not strings
+# (pydantic eval()s string annotations when a class is created)
+REAL_ANNOTATIONS = [
+    "models/domain.py",
+    "models/tdb.py",
+    "models/messages.py",
+    "models/effects.py",
+    "policy/document.py",
+    "policy/transparency.py",
+]
+
+
+@pytest.mark.parametrize("module", REAL_ANNOTATIONS)
+def test_model_modules_do_not_postpone_annotations(module: str) -> None:
+    lines = (ROOT / "shared" / "consent_guard" / module).read_text().splitlines()
+    assert "from __future__ import annotations" not in lines

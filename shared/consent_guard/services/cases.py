@@ -40,8 +40,8 @@ from consent_guard.repository.bank import BankChange
 from consent_guard.repository.statements import StatementRepository
 from consent_guard.services.banking import decision_bank_change
 from consent_guard.services.effects import MEASURES, UNDO, CaseWorkflow, unfounded_effect
-from consent_guard.services.evaluation import with_timer
 from consent_guard.services.statements import pending_statement
+from consent_guard.services.timers import with_timer
 from consent_guard.statement_config import statement_settings
 
 STAFF = (Group.MODERATORS, Group.APPEALS, Group.ADMINS)

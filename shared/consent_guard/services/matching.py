@@ -39,8 +39,8 @@ from consent_guard.policy import MatchAction, MatchCaseFacts, MatchVerdict, deci
 from consent_guard.repository import CaseChange
 from consent_guard.repository.bank import BankRepository
 from consent_guard.services.effects import MEASURES, CaseWorkflow, notification_effect
-from consent_guard.services.evaluation import with_timer
 from consent_guard.services.statements import pending_statement
+from consent_guard.services.timers import with_timer
 from consent_guard.statement_config import statement_settings
 
 _ACTION_RANK = {MatchAction.BLOCK: 2, MatchAction.REVIEW: 1, MatchAction.NONE: 0}
