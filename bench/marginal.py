@@ -36,6 +36,11 @@ PIECES: dict[str, str] = {
         "from aws_lambda_powertools.event_handler import APIGatewayHttpResolver\n"
         "APIGatewayHttpResolver(enable_validation=True)"
     ),
+    # consent_guard.observability: JSON logs and EMF metrics on the standard library (what replaced the above)
+    "observability": (
+        "from consent_guard.observability import logger, metrics\n"
+        "logger.info('x', k=1)\nmetrics.add_metric(name='n', unit='Count', value=1)\nmetrics.clear_metrics()"
+    ),
     "jinja2": "import jinja2",
     # boto3's own import (with s3transfer) on top of botocore: what the product paid before it used botocore
     "boto3-import": "import boto3\nimport boto3.dynamodb.types",
@@ -56,6 +61,19 @@ PIECES: dict[str, str] = {
     "models.tdb": "import consent_guard.models.tdb",
     "policy.engine": "import consent_guard.policy.engine",
     "repository": "import consent_guard.repository",
+    # issue 18, third round (what each cut of the shared modules bought, on the graph of the function it left):
+    # the statistics report's 13 models (services.stats before its split)
+    "models.stats": "import consent_guard.models.stats",
+    # the eight settings models a function does not use (config.py created all nine before it became a package)
+    "config-others": "import importlib\nfor m in ('intake', 'matching', 'indexer', 'effects', 'notification', "
+    "'case_api', 'review', 'submitter'):\n    importlib.import_module('consent_guard.config.' + m)",
+    "config-own": "from consent_guard.config import evaluation_settings",
+    # the whole policy document, imported and validated (the notification's retention before policy/retention.py)
+    "policy-load": "from consent_guard.policy.document import load_policy\nload_policy()",
+    "retention-load": "from consent_guard.policy.retention import load_retention\nload_retention()",
+    # deciding (statements, the bank's changes, the evaluation service) on top of the re-review's own graph
+    "services.review": "import consent_guard.services.review",
+    "services.evaluation": "import consent_guard.services.evaluation",
 }
 SETS: dict[str, list[str]] = {
     # the issue's list: the pieces an HTTP function is made of
@@ -90,7 +108,24 @@ SETS: dict[str, list[str]] = {
         "boto3-import",
         "eager-schemas",
     ],
+    # powertools' Logger + Metrics against consent_guard.observability, each on top of a consumer's other pieces
+    "observability": ["botocore", "pydantic", "models.domain", "policy.engine", "powertools-logger-metrics"],
+    "observability-ours": ["botocore", "pydantic", "models.domain", "policy.engine", "observability"],
     "models": ["pydantic", "boto3", "models.tdb", "models.domain", "models.items", "models.api", "policy.engine"],
+    # issue 18, third round: on a notification's graph (models.stats and config on any function's)
+    "cuts": [
+        "botocore",
+        "pydantic",
+        "observability",
+        "models.domain",
+        "config-own",
+        "config-others",
+        "models.stats",
+        "policy-load",
+        "retention-load",
+    ],
+    # ... and what the re-review no longer imports
+    "review": ["botocore", "pydantic", "observability", "services.review", "services.evaluation"],
 }
 
 

@@ -1,9 +1,7 @@
 """Bank index: rebuilds the PDQ index snapshot in S3 on a schedule, from BankIndex (no Scan, no numpy)."""
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from consent_guard.consumers.bank_index import run_index_build
-from consent_guard.observability import logger, metrics
+from consent_guard.observability import LambdaContext, logger, metrics
 
 
 @logger.inject_lambda_context(clear_state=True)

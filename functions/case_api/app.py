@@ -1,10 +1,7 @@
 """Case API: cases, queues, decisions, appeals and a person's notifications, over the HTTP API."""
 
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from consent_guard.http.case_api import app
-from consent_guard.observability import logger, metrics
+from consent_guard.observability import LambdaContext, correlation_paths, logger, metrics
 
 __all__ = ["app", "lambda_handler"]
 

@@ -1,9 +1,7 @@
 """Effects: delivers outbox items (enforcement events, notifications, fan-outs), one partial-failure batch at a time."""
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from consent_guard.consumers.effects import handle_effects_batch
-from consent_guard.observability import logger, metrics
+from consent_guard.observability import LambdaContext, logger, metrics
 from consent_guard.sqs_batch import BatchResponse
 
 

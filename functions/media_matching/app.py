@@ -3,12 +3,9 @@
 The only function that imports numpy (the PDQ index): it is in this function's requirements, not in the layer.
 """
 
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from consent_guard.consumers.matching import handle_matching_batch
 from consent_guard.http.matching_api import app
-from consent_guard.observability import logger, metrics
+from consent_guard.observability import LambdaContext, correlation_paths, logger, metrics
 
 __all__ = ["app", "lambda_handler"]
 

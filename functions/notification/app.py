@@ -1,9 +1,7 @@
 """Notification: delivers each notification request exactly once in effect, in-app and by email."""
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from consent_guard.consumers.notification import handle_notification_batch
-from consent_guard.observability import logger, metrics
+from consent_guard.observability import LambdaContext, logger, metrics
 from consent_guard.sqs_batch import BatchResponse
 
 

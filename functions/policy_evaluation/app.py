@@ -1,9 +1,7 @@
 """Policy evaluation: reports and re-opened cases from the evaluation queue, one partial-failure batch at a time."""
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from consent_guard.consumers.evaluation import handle_evaluation_batch
-from consent_guard.observability import logger, metrics
+from consent_guard.observability import LambdaContext, logger, metrics
 from consent_guard.sqs_batch import BatchResponse
 
 

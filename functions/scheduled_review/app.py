@@ -4,10 +4,8 @@ busy DueIndex shards, one shard per message of the shard queue."""
 from collections.abc import Mapping
 from typing import Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from consent_guard.consumers.review import run_scheduled_review
-from consent_guard.observability import logger, metrics
+from consent_guard.observability import LambdaContext, logger, metrics
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -1,9 +1,7 @@
 """Statement submitter: sends the pending statements of reasons to the EU Transparency Database (DSA Art. 24(5))."""
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from consent_guard.consumers.statements import run_statement_submitter
-from consent_guard.observability import logger, metrics
+from consent_guard.observability import LambdaContext, logger, metrics
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -405,7 +405,7 @@ def test_decided_and_closed_cases_get_their_retention_timer() -> None:
     services/cases.py get it by calling with_timer, as evaluation does)."""
     from consent_guard.models.domain import Case, CaseState, Category
     from consent_guard.policy import load_policy
-    from consent_guard.services.evaluation import with_timer
+    from consent_guard.services.timers import with_timer
 
     policy = load_policy()
     base = Case(

@@ -22,15 +22,74 @@ ROOT = Path(__file__).resolve().parents[2]
 SITE = next(p for p in sys.path if p.endswith("site-packages"))
 
 HTTP = {"report_intake", "case_api", "media_matching"}
+FUNCTIONS = {
+    "report_intake",
+    "case_api",
+    "media_matching",
+    "bank_index",
+    "policy_evaluation",
+    "notification",
+    "scheduled_review",
+    "effects",
+    "statement_submitter",
+}
+# consent_guard.config.<module> -> the one function whose settings it holds
+SETTINGS = {
+    "intake": "report_intake",
+    "matching": "media_matching",
+    "indexer": "bank_index",
+    "evaluation": "policy_evaluation",
+    "effects": "effects",
+    "notification": "notification",
+    "case_api": "case_api",
+    "review": "scheduled_review",
+}
 # module (or package) -> the only functions that may load it
 ONLY_IN: dict[str, set[str]] = {
     # template rendering: only the function that renders emails
     "jinja2": {"notification"},
     "markupsafe": {"notification"},
-    # the HTTP resolver, its OpenAPI validation and the routes: only the HTTP functions
+    # the HTTP resolver, its OpenAPI validation and the routes: only the HTTP functions. Powertools as a whole
+    # too: its package imports Logger, Metrics and Tracer with anything of it; logs and EMF metrics are
+    # consent_guard.observability's, on the standard library
+    "aws_lambda_powertools": HTTP,
     "aws_lambda_powertools.event_handler": HTTP,
     "consent_guard.http": HTTP,
     "consent_guard.models.api": HTTP,
+    # a statement of reasons' vocabulary: not in the functions that never make or send one
+    "consent_guard.models.tdb": {
+        "report_intake",
+        "case_api",
+        "media_matching",
+        "policy_evaluation",
+        "effects",
+        "scheduled_review",
+        "statement_submitter",
+    },
+    # the statistics report (its 13 response models, the CSV, the admin check): only the case API serves it; the
+    # functions that change cases count with services.stats_effects
+    "consent_guard.models.stats": {"case_api"},
+    "consent_guard.services.stats": {"case_api"},
+    # each function's settings model, and no other function's (consent_guard.config loads them on first access)
+    **{f"consent_guard.config.{module}": {folder} for module, folder in SETTINGS.items()},
+    # the submitter's settings (SubmissionMode) come with services.statements, where statements are made or sent
+    "consent_guard.config.submitter": {
+        "case_api",
+        "media_matching",
+        "policy_evaluation",
+        "scheduled_review",
+        "statement_submitter",
+    },
+    # the policy document's ~26 models and the engine: not in the functions that never decide (the notification
+    # function reads only the retention figures, policy/retention.py; the bank indexer nothing of the policy)
+    "consent_guard.policy.document": FUNCTIONS - {"notification", "bank_index"},
+    "consent_guard.policy.engine": FUNCTIONS - {"notification", "bank_index", "statement_submitter"},
+    # deciding: the evaluation service, statements of reasons and their submission, the hash bank's changes - not in
+    # the re-review (it moves timers with services.timers), nor in the functions that only deliver
+    "consent_guard.services.evaluation": {"policy_evaluation"},
+    "consent_guard.services.banking": {"policy_evaluation", "case_api"},
+    "consent_guard.services.statements": {"policy_evaluation", "case_api", "media_matching", "statement_submitter"},
+    "consent_guard.transparency_db": {"policy_evaluation", "case_api", "media_matching", "statement_submitter"},
     # image hashing: only the media matcher
     "numpy": {"media_matching"},
     "PIL": {"media_matching"},
@@ -105,10 +164,37 @@ def test_import_graph(folder: str) -> None:
     assert not problems, f"{folder} imports what it must not:\n  " + "\n  ".join(problems)
 
 
+def test_the_rules_name_every_function() -> None:
+    assert set(functions().values()) == FUNCTIONS
+
+
 def test_the_guard_can_fail() -> None:
     """The rules see what they are about: the notification function really loads jinja2, the HTTP ones the
-    resolver, and a probe of a function that imported boto3 would be caught."""
+    resolver, the case API the statistics report, each function its own settings module, and a probe of a function
+    that imported boto3 would be caught."""
     assert _hits(loaded("notification"), "jinja2")
     assert _hits(loaded("report_intake"), "aws_lambda_powertools.event_handler")
+    assert _hits(loaded("case_api"), "consent_guard.models.stats")
+    assert _hits(loaded("policy_evaluation"), "consent_guard.policy.document")
+    for module, folder in SETTINGS.items():  # each function does load its own settings, through consent_guard.config
+        assert f"consent_guard.config.{module}" in loaded(folder), folder
     assert _hits(frozenset({"boto3", "boto3.session"}), "boto3") == ["boto3", "boto3.session"]
     assert not _hits(frozenset({"boto3x"}), "boto3")
+
+
+# modules whose pydantic models every deciding function creates at cold start: real annotations, not strings
+# (pydantic eval()s string annotations when a class is created)
+REAL_ANNOTATIONS = [
+    "models/domain.py",
+    "models/tdb.py",
+    "models/messages.py",
+    "models/effects.py",
+    "policy/document.py",
+    "policy/transparency.py",
+]
+
+
+@pytest.mark.parametrize("module", REAL_ANNOTATIONS)
+def test_model_modules_do_not_postpone_annotations(module: str) -> None:
+    lines = (ROOT / "shared" / "consent_guard" / module).read_text().splitlines()
+    assert "from __future__ import annotations" not in lines

@@ -13,12 +13,10 @@ from dataclasses import asdict
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from consent_guard.config import review_settings
 from consent_guard.messaging import QueuePublisher
 from consent_guard.models.messages import ShardWork
-from consent_guard.observability import logger
+from consent_guard.observability import LambdaContext, logger
 from consent_guard.repository import CaseRepository
 from consent_guard.services.review import ReReviewService
 from consent_guard.sqs_batch import process_sqs_batch

@@ -7,10 +7,8 @@ from dataclasses import asdict
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from consent_guard.config import SubmissionMode, submitter_settings
-from consent_guard.observability import logger
+from consent_guard.observability import LambdaContext, logger
 from consent_guard.repository.statements import StatementRepository
 from consent_guard.services.statements import StatementSubmitter, monotonic_budget
 from consent_guard.transparency_db import TdbClient, TdbUnauthorized, api_token

@@ -4,7 +4,8 @@ Pure data, no I/O. API models (models/api.py) and storage items (models/items.py
 explicitly; the policy engine only ever sees these.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` in a module of models: pydantic would eval() each field's annotation
+# string when the class is created, at every cold start (~25% of the class's cost; docs/benchmarks.md, issue 18).
 
 from datetime import datetime
 from enum import StrEnum

@@ -3,7 +3,8 @@ by the effects function. Each effect is typed (`kind`), carries its payload (ids
 stable `effect_id`, so a redelivery is recognised downstream. New kinds (transparency-database statements,
 statistics counters, hash-bank entries) add a kind here and a handler in `services/delivery.py`."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` in a module of models: pydantic would eval() each field's annotation
+# string when the class is created, at every cold start (~25% of the class's cost; docs/benchmarks.md, issue 18).
 
 from enum import StrEnum
 from typing import Any, Literal
@@ -17,7 +18,7 @@ class EffectKind(StrEnum):
     NOTIFY_REPORTERS = "notify_reporters"  # the same notice to every reporter of a case: paged fan-out
     EVALUATE = "evaluate"  # a message to the evaluation queue (a deleted post's cases re-evaluated)
     COUNT_UNFOUNDED = "count_unfounded"  # each reporter of a case counted for a manifestly unfounded report: paged
-    STATS = "stats"  # transparency counters and histograms of the change, added once (services/stats.py)
+    STATS = "stats"  # transparency counters and histograms of the change, added once (services/stats_effects.py)
 
 
 # kinds whose delivery goes page by page (the rest of the work is handed on with a cursor)
@@ -50,7 +51,7 @@ class Outbox(BaseModel):
     outbox_id: str
     effects: tuple[Effect, ...] = ()
 
-    def ordered(self) -> Outbox:
+    def ordered(self) -> "Outbox":
         """Effects without duplicates (same id), single ones first, then the paged fan-outs."""
         unique = list({e.effect_id: e for e in self.effects}.values())
         return self.model_copy(update={"effects": tuple(sorted(unique, key=lambda e: e.kind in PAGED_KINDS))})

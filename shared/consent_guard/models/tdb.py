@@ -5,7 +5,8 @@ What our model rejects, the database would reject (or silently drop): a statemen
 stored for submission, and the local fake database (local/tdb.py) validates with this same model.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` in a module of models: pydantic would eval() each field's annotation
+# string when the class is created, at every cold start (~25% of the class's cost; docs/benchmarks.md, issue 18).
 
 import re
 from datetime import date, datetime

@@ -4,7 +4,8 @@ The document is checked as a whole at load (coverage of every category, unique i
 look rules up without defensive code, and a policy edit that the engine could not honour fails before deployment.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` in a module of models: pydantic would eval() each field's annotation
+# string when the class is created, at every cold start (~25% of the class's cost; docs/benchmarks.md, issue 18).
 
 import functools
 import string
@@ -314,7 +315,7 @@ class PolicyIndex:
         "texts",
     )
 
-    def __init__(self, policy: Policy) -> None:
+    def __init__(self, policy: "Policy") -> None:
         self.categories = {spec.id: spec for spec in policy.categories}
         _unique([spec.id for spec in policy.categories], "categories")
         missing = [c.value for c in Category if c not in self.categories]

@@ -6,7 +6,8 @@ statement is built from the policy's own text, the case's category and rule ids,
 and configuration: never from report descriptions, notes, post text or the ids of people.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` in a module of models: pydantic would eval() each field's annotation
+# string when the class is created, at every cold start (~25% of the class's cost; docs/benchmarks.md, issue 18).
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -110,7 +111,7 @@ class TransparencyMapping(_Doc):
             raise ValueError(f"media types without a content type: {', '.join(missing)}")
         return self
 
-    def check_against(self, policy: Policy) -> None:
+    def check_against(self, policy: "Policy") -> None:
         """Every category that can be removed and every enforcement the ladder applies has its mapping."""
         removable = {spec.id for spec in policy.categories if spec.in_scope}
         if missing := sorted(c.value for c in removable if c not in self.categories):
@@ -168,7 +169,7 @@ def _clip(text: str, limit: int) -> str:
     return text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
-def build_statement(facts: StatementInput, policy: Policy, config: StatementConfig) -> Statement:
+def build_statement(facts: StatementInput, policy: "Policy", config: StatementConfig) -> Statement:
     """The statement of reasons for one restricting decision, validated against the database's rules."""
     mapping = policy.transparency_database
     index = policy.index

@@ -11,7 +11,6 @@ from typing import Any
 
 from consent_guard.auth import Group, Principal
 from consent_guard.cases import check_move
-from consent_guard.config import statement_settings
 from consent_guard.cursors import CursorSigner
 from consent_guard.errors import Conflict, Forbidden, IllegalTransition, InvalidRequest, NotFound, VersionConflict
 from consent_guard.ids import digest
@@ -41,8 +40,9 @@ from consent_guard.repository.bank import BankChange
 from consent_guard.repository.statements import StatementRepository
 from consent_guard.services.banking import decision_bank_change
 from consent_guard.services.effects import MEASURES, UNDO, CaseWorkflow, unfounded_effect
-from consent_guard.services.evaluation import with_timer
 from consent_guard.services.statements import pending_statement
+from consent_guard.services.timers import with_timer
+from consent_guard.statement_config import statement_settings
 
 STAFF = (Group.MODERATORS, Group.APPEALS, Group.ADMINS)
 REPORTS_PAGE = 50  # reports in a case's view; the rest page through GET /cases/{case_id}/reports

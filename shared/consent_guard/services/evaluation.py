@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from consent_guard.cases import PENDING_STATES, STATE_FOR_OUTCOME, can_move
-from consent_guard.config import statement_settings
 from consent_guard.errors import NotFound, VersionConflict
 from consent_guard.ids import case_id_for
 from consent_guard.models import items as it
@@ -38,17 +37,18 @@ from consent_guard.models.domain import (
 from consent_guard.models.effects import Outbox
 from consent_guard.models.messages import CaseReevaluation, PostDeleted, ReportSubmitted
 from consent_guard.observability import MetricUnit, logger, metrics
-from consent_guard.policy import Policy, evaluate_case
+from consent_guard.policy import evaluate_case
 from consent_guard.repository import CaseChange
 from consent_guard.repository.outbox import EMBEDDED
 from consent_guard.services.banking import decision_bank_change
 from consent_guard.services.effects import MEASURES, UNDO, CaseWorkflow
 from consent_guard.services.statements import pending_statement
-from consent_guard.services.stats import with_notice_stats
+from consent_guard.services.stats_effects import with_notice_stats
+from consent_guard.services.timers import with_timer
+from consent_guard.statement_config import statement_settings
 
 RELATIONSHIP_RANK = {Relationship.SELF: 2, Relationship.AUTHORIZED_REPRESENTATIVE: 1, Relationship.OTHER: 0}
 MAX_ATTEMPTS = 4  # optimistic-concurrency retries when another evaluation changed the case first
-NEEDS_CONTEXT_RETRY = timedelta(minutes=15)
 
 
 def _first_person_attested(report: ReportFacts) -> bool:
@@ -99,62 +99,6 @@ def _review_due(case: Case | None, target: CaseState, decision: Decision, now: d
     if case is not None and case.state == CaseState.IN_REVIEW and case.review_due_at:
         return min(case.review_due_at, due)
     return due
-
-
-WAITING_STATES = (CaseState.NEEDS_CONTEXT, CaseState.AWAITING_FIRST_PERSON)
-RETAINED_STATES = (CaseState.ACTIONED, CaseState.DISMISSED, CaseState.CLOSED, CaseState.APPEALED)
-# what a scheduled action still owes (a notice) once its change is stored; sent, then replaced by the state's timer
-FOLLOW_UPS = frozenset({"sla_notify", "close_notify"})  # kinds of before the outbox; settled when they fire
-
-
-def retention_due(case: Case, policy: Policy) -> datetime | None:
-    """When the personal data of a decided or closed case's reports is erased: its appeal window, then the
-    retention period after it. None when there is nothing (left) to erase."""
-    base = case.closed_at if case.state == CaseState.CLOSED else case.decided_at
-    if base is None or case.erased_at is not None or case.state not in RETAINED_STATES:
-        return None
-    return base + timedelta(days=policy.appeal_window_days + policy.retention_days_after_appeal_window)
-
-
-def sla_escalated(case: Case) -> bool:
-    """Already escalated for its review deadline (which only ever moves earlier while the case waits in review):
-    a case is escalated once per stay in review."""
-    return bool(case.escalated_at and case.review_due_at and case.escalated_at >= case.review_due_at)
-
-
-def state_timer(case: Case, now: datetime, policy: Policy) -> tuple[str, datetime] | None:
-    """The timer a case's state calls for, from the case alone."""
-    if case.state == CaseState.IN_REVIEW:
-        return ("review_sla", case.review_due_at) if case.review_due_at and not sla_escalated(case) else None
-    if case.state == CaseState.AWAITING_FIRST_PERSON:
-        since = case.waiting_since or case.created_at
-        return "first_person_wait", since + timedelta(days=policy.first_person_wait_days)
-    if case.state == CaseState.NEEDS_CONTEXT:
-        return "needs_context", now + NEEDS_CONTEXT_RETRY
-    due = retention_due(case, policy)
-    return ("retention", due) if due else None
-
-
-def with_timer(case: Case, previous: Case | None, now: datetime, policy: Policy) -> Case:
-    """Give the case the one timer its state calls for. A timer already running for the same state keeps its
-    due time: re-evaluations must not push a deadline back. A decided or closed case gets its retention timer."""
-    same_state = previous is not None and previous.state == case.state
-    waiting_since: datetime | None = None
-    if case.state in WAITING_STATES:
-        waiting_since = (previous.waiting_since or previous.created_at) if previous and same_state else now
-    case = case.model_copy(update={"waiting_since": waiting_since})
-    due: tuple[str, datetime] | None
-    if (
-        previous is not None
-        and same_state
-        and previous.due_kind
-        and previous.due_at
-        and (previous.due_kind in FOLLOW_UPS or case.state in WAITING_STATES)
-    ):
-        due = (previous.due_kind, previous.due_at)
-    else:
-        due = state_timer(case, now, policy)
-    return case.model_copy(update={"due_kind": due[0] if due else None, "due_at": due[1] if due else None})
 
 
 class EvaluationService(CaseWorkflow):
@@ -236,7 +180,7 @@ class EvaluationService(CaseWorkflow):
         outbox = Outbox(
             outbox_id=f"{EMBEDDED}{report.report_id}", effects=tuple(self.effects.for_folded_report(report, case))
         )
-        outbox = with_notice_stats(outbox, report)  # the notice counted (services/stats.py)
+        outbox = with_notice_stats(outbox, report)  # the notice counted (services/stats_effects.py)
         if self.repository.mark_report_evaluated(report.report_id, now, outbox):
             self.announcer.announce(outbox.outbox_id)
         else:

@@ -11,7 +11,6 @@ import hashlib
 from datetime import datetime, timedelta
 
 from consent_guard.cases import STATE_FOR_OUTCOME
-from consent_guard.config import statement_settings
 from consent_guard.errors import VersionConflict
 from consent_guard.ids import _b32, case_id_for, digest, notification_id_for
 from consent_guard.models.domain import (
@@ -40,8 +39,9 @@ from consent_guard.policy import MatchAction, MatchCaseFacts, MatchVerdict, deci
 from consent_guard.repository import CaseChange
 from consent_guard.repository.bank import BankRepository
 from consent_guard.services.effects import MEASURES, CaseWorkflow, notification_effect
-from consent_guard.services.evaluation import with_timer
 from consent_guard.services.statements import pending_statement
+from consent_guard.services.timers import with_timer
+from consent_guard.statement_config import statement_settings
 
 _ACTION_RANK = {MatchAction.BLOCK: 2, MatchAction.REVIEW: 1, MatchAction.NONE: 0}
 

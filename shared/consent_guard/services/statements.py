@@ -16,13 +16,14 @@ from datetime import datetime
 from typing import Any
 
 from consent_guard.clock import Clock, utc_now
-from consent_guard.config import StatementSettings, SubmissionMode
+from consent_guard.config import SubmissionMode
 from consent_guard.models.domain import Case, PostFacts
 from consent_guard.models.tdb import BATCH_MAX, PendingStatement
 from consent_guard.observability import MetricUnit, logger, metrics
 from consent_guard.policy import Policy
 from consent_guard.policy.transparency import StatementConfig, StatementInput, build_statement
 from consent_guard.repository.statements import StatementRepository
+from consent_guard.statement_config import StatementSettings
 from consent_guard.transparency_db import TdbClient, TdbUnavailable
 
 STATEMENT_KEY = re.compile(r"^statement_(\d+)$")
