@@ -33,6 +33,7 @@ import hashlib
 import inspect
 import logging
 import pickle
+import threading
 import zlib
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -406,12 +407,23 @@ def _query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
             candidates = gsi.candidates(self, index_name, tuple(conditions[a] for a in attrs))
     if candidates is None:  # a local secondary index, or a shape this map doesn't know: moto's own full pass
         return _original(type(self), "query")(self, hash_key, *args, **kwargs)
-    ordered = _sort_like_all_items(candidates)
-    self.__dict__["all_items"] = lambda: ordered  # moto's query reads its candidates from all_items()
+    # moto's query reads its candidates from all_items(): this thread's query of this table gets the narrowed
+    # list. Thread-local, because threads query one table at once where nothing serialises them (tests' threads on
+    # in-process moto, the bench's threaded server): an override on the table object raced there.
+    overrides = _query_candidates.__dict__.setdefault("by_table", {})
+    overrides[id(self)] = _sort_like_all_items(candidates)
     try:
         return _original(type(self), "query")(self, hash_key, *args, **kwargs)
     finally:
-        del self.__dict__["all_items"]
+        del overrides[id(self)]
+
+
+_query_candidates = threading.local()
+
+
+def _table_all_items(self: Any) -> Any:
+    ordered = getattr(_query_candidates, "by_table", {}).get(id(self))
+    return ordered if ordered is not None else _original(type(self), "all_items")(self)
 
 
 def _table_put_item(self: Any, item_attrs: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
@@ -641,6 +653,7 @@ def apply() -> None:
         (Table, "put_item", _table_put_item),
         (Table, "delete_item", _table_delete_item),
         (Table, "get_item", _table_get_item),
+        (Table, "all_items", _table_all_items),
     ):
         replacement.__moto_original__ = getattr(owner, name)  # type: ignore[attr-defined]
         setattr(owner, name, replacement)
