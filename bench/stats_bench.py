@@ -19,7 +19,7 @@ from typing import Any
 
 from bench.awscalls import CapacityMeter, Recorder, TableShape
 from consent_guard.models.domain import Category
-from consent_guard.services.stats import _Rows
+from consent_guard.services.stats_effects import _Rows
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 CATEGORIES = [c.value for c in Category]
@@ -28,7 +28,7 @@ OUTCOMES = ["remove", "no_violation"]
 
 
 def event_rows(n: int, rng: random.Random) -> list[tuple[str, str, int]]:
-    """The rows of the n-th synthetic event: what services/stats.py derives for a notice, and for a decision."""
+    """The rows of the n-th synthetic event: what services/stats_effects.py derives for a notice, and for a decision."""
     rows = _Rows()
     at = START + timedelta(days=n % 30, seconds=rng.randrange(86_400))
     category = CATEGORIES[rng.randrange(len(CATEGORIES))]

@@ -214,10 +214,10 @@ def test_nothing_publishes_or_queues_a_notification_outside_the_effects_function
 
 def test_only_the_effects_function_holds_the_publishers() -> None:
     """Read from the source: the bus publisher and the notification queue's URL are used by the delivery of
-    effects alone (and defined in messaging/config)."""
+    effects alone (and defined in messaging and the effects function's settings)."""
     allowed = {
         "shared/consent_guard/messaging.py",
-        "shared/consent_guard/config.py",
+        "shared/consent_guard/config/effects.py",
         "shared/consent_guard/services/delivery.py",
         "shared/consent_guard/consumers/effects.py",
     }

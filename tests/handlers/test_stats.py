@@ -15,7 +15,7 @@ import pytest
 import time_machine
 
 from consent_guard.models.items import unpacked
-from consent_guard.services.stats import RELATIVE_ERROR, exact_quantile
+from consent_guard.services.stats_effects import RELATIVE_ERROR, exact_quantile
 from tests.conftest import load_event
 from tests.handlers.conftest import Stack
 from tests.handlers.test_cases import MOD, _appeal, _case, _decide, _decide_appeal, _reporter_appeal

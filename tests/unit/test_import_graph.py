@@ -22,6 +22,28 @@ ROOT = Path(__file__).resolve().parents[2]
 SITE = next(p for p in sys.path if p.endswith("site-packages"))
 
 HTTP = {"report_intake", "case_api", "media_matching"}
+FUNCTIONS = {
+    "report_intake",
+    "case_api",
+    "media_matching",
+    "bank_index",
+    "policy_evaluation",
+    "notification",
+    "scheduled_review",
+    "effects",
+    "statement_submitter",
+}
+# consent_guard.config.<module> -> the one function whose settings it holds
+SETTINGS = {
+    "intake": "report_intake",
+    "matching": "media_matching",
+    "indexer": "bank_index",
+    "evaluation": "policy_evaluation",
+    "effects": "effects",
+    "notification": "notification",
+    "case_api": "case_api",
+    "review": "scheduled_review",
+}
 # module (or package) -> the only functions that may load it
 ONLY_IN: dict[str, set[str]] = {
     # template rendering: only the function that renders emails
@@ -44,6 +66,24 @@ ONLY_IN: dict[str, set[str]] = {
         "scheduled_review",
         "statement_submitter",
     },
+    # the statistics report (its 13 response models, the CSV, the admin check): only the case API serves it; the
+    # functions that change cases count with services.stats_effects
+    "consent_guard.models.stats": {"case_api"},
+    "consent_guard.services.stats": {"case_api"},
+    # each function's settings model, and no other function's (consent_guard.config loads them on first access)
+    **{f"consent_guard.config.{module}": {folder} for module, folder in SETTINGS.items()},
+    # the submitter's settings (SubmissionMode) come with services.statements, where statements are made or sent
+    "consent_guard.config.submitter": {
+        "case_api",
+        "media_matching",
+        "policy_evaluation",
+        "scheduled_review",
+        "statement_submitter",
+    },
+    # the policy document's ~26 models and the engine: not in the functions that never decide (the notification
+    # function reads only the retention figures, policy/retention.py; the bank indexer nothing of the policy)
+    "consent_guard.policy.document": FUNCTIONS - {"notification", "bank_index"},
+    "consent_guard.policy.engine": FUNCTIONS - {"notification", "bank_index", "statement_submitter"},
     # image hashing: only the media matcher
     "numpy": {"media_matching"},
     "PIL": {"media_matching"},
@@ -128,12 +168,21 @@ def test_import_graph(folder: str) -> None:
     assert not problems, f"{folder} imports what it must not:\n  " + "\n  ".join(problems)
 
 
+def test_the_rules_name_every_function() -> None:
+    assert set(functions().values()) == FUNCTIONS
+
+
 def test_the_guard_can_fail() -> None:
     """The rules see what they are about: the notification function really loads jinja2, the HTTP ones the router
-    and their own bodies, and a probe of a function that imported boto3 would be caught."""
+    and their own bodies, the case API the statistics report, each function its own settings module, and a probe of
+    a function that imported boto3 would be caught."""
     assert _hits(loaded("notification"), "jinja2")
     assert _hits(loaded("report_intake"), "consent_guard.http.router")
     assert _hits(loaded("report_intake"), "consent_guard.models.api.reports")
     assert _hits(loaded("case_api"), "consent_guard.models.api.cases")
+    assert _hits(loaded("case_api"), "consent_guard.models.stats")
+    assert _hits(loaded("policy_evaluation"), "consent_guard.policy.document")
+    for module, folder in SETTINGS.items():  # each function does load its own settings, through consent_guard.config
+        assert f"consent_guard.config.{module}" in loaded(folder), folder
     assert _hits(frozenset({"boto3", "boto3.session"}), "boto3") == ["boto3", "boto3.session"]
     assert not _hits(frozenset({"boto3x"}), "boto3")

@@ -11,7 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from consent_guard.models.domain import Attestations, Category, Relationship, Report
-from consent_guard.services.stats import (
+from consent_guard.services.stats import period_of
+from consent_guard.services.stats_effects import (
     ABSOLUTE_ERROR_BELOW_1S,
     MAX_BUCKET,
     RELATIVE_ERROR,
@@ -19,7 +20,6 @@ from consent_guard.services.stats import (
     bucket_value,
     exact_quantile,
     notice_source,
-    period_of,
     quantile,
 )
 

@@ -17,7 +17,7 @@ class EffectKind(StrEnum):
     NOTIFY_REPORTERS = "notify_reporters"  # the same notice to every reporter of a case: paged fan-out
     EVALUATE = "evaluate"  # a message to the evaluation queue (a deleted post's cases re-evaluated)
     COUNT_UNFOUNDED = "count_unfounded"  # each reporter of a case counted for a manifestly unfounded report: paged
-    STATS = "stats"  # transparency counters and histograms of the change, added once (services/stats.py)
+    STATS = "stats"  # transparency counters and histograms of the change, added once (services/stats_effects.py)
 
 
 # kinds whose delivery goes page by page (the rest of the work is handed on with a cursor)

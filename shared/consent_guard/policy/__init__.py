@@ -1,24 +1,35 @@
-"""The private information & private media policy: its document, and the pure engine that applies it."""
+"""The private information & private media policy: its document, and the pure engine that applies it.
 
-from consent_guard.policy.document import Policy, load_policy
-from consent_guard.policy.engine import (
-    EnforcementDecision,
-    MatchAction,
-    MatchCaseFacts,
-    MatchVerdict,
-    RuleNotApplicable,
-    active_strikes,
-    citable_rules,
-    decide_by_person,
-    decide_enforcement,
-    decide_match,
-    evaluate_case,
-    match_verdict,
-    missing_confirmations,
-    reporter_rule_ids,
-    reporter_statement,
-    review_priority,
-)
+The names below are loaded on first access (PEP 562), each from its module: importing one module of the package
+(`policy.retention`, `policy.transparency`) does not build the document's models or the engine, so a function that
+needs only those does not pay for the rest at cold start (docs/benchmarks.md, issue 18).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from consent_guard.policy.document import Policy, load_policy
+    from consent_guard.policy.engine import (
+        EnforcementDecision,
+        MatchAction,
+        MatchCaseFacts,
+        MatchVerdict,
+        RuleNotApplicable,
+        active_strikes,
+        citable_rules,
+        decide_by_person,
+        decide_enforcement,
+        decide_match,
+        evaluate_case,
+        match_verdict,
+        missing_confirmations,
+        reporter_rule_ids,
+        reporter_statement,
+        review_priority,
+    )
 
 __all__ = [
     "EnforcementDecision",
@@ -40,3 +51,19 @@ __all__ = [
     "reporter_statement",
     "review_priority",
 ]
+# public name -> its module: the document's two, the engine's the rest
+_MODULES = {name: "document" if name in ("Policy", "load_policy") else "engine" for name in __all__}
+
+
+def __getattr__(name: str) -> Any:
+    """A public name of the package, from its module (imported on first access)."""
+    module = _MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -29,7 +29,7 @@ from consent_guard.policy import Policy, load_policy
 from consent_guard.repository import CaseRepository
 from consent_guard.repository.stats import StatsRepository
 from consent_guard.services.standing import count_unfounded
-from consent_guard.services.stats import utc_day
+from consent_guard.services.stats_effects import utc_day
 
 FAN_OUT_PAGE = 500  # reporters told per step: memory and time per invocation stay flat in the number of reporters
 UNFOUNDED_PAGE = 100  # reporters counted per step (a read and a conditional write each)

@@ -39,7 +39,7 @@ from consent_guard.policy import (
     reporter_statement,
 )
 from consent_guard.repository import CaseChange, CaseRepository
-from consent_guard.services.stats import with_stats
+from consent_guard.services.stats_effects import with_stats
 
 # What each enforcement level does on the platform, and what undoes it.
 MEASURES: dict[Enforcement, tuple[str, ...]] = {
@@ -332,7 +332,7 @@ class CaseWorkflow:
 
     def save(self, change: CaseChange, before: Case | None = None, notices: Iterable[Report] = ()) -> None:
         """Store a case change with its outbox in one transaction, then announce the outbox. `before` (the case as
-        read) and `notices` (reports taken in) give the change's statistics (services/stats.py)."""
+        read) and `notices` (reports taken in) give the change's statistics (services/stats_effects.py)."""
         change = with_stats(change, before, case_outbox_id(change.case), notices)
         self.repository.save_case_change(change)
         if change.outbox is not None:

@@ -43,7 +43,7 @@ from consent_guard.repository.outbox import EMBEDDED
 from consent_guard.services.banking import decision_bank_change
 from consent_guard.services.effects import MEASURES, UNDO, CaseWorkflow
 from consent_guard.services.statements import pending_statement
-from consent_guard.services.stats import with_notice_stats
+from consent_guard.services.stats_effects import with_notice_stats
 from consent_guard.statement_config import statement_settings
 
 RELATIONSHIP_RANK = {Relationship.SELF: 2, Relationship.AUTHORIZED_REPRESENTATIVE: 1, Relationship.OTHER: 0}
@@ -236,7 +236,7 @@ class EvaluationService(CaseWorkflow):
         outbox = Outbox(
             outbox_id=f"{EMBEDDED}{report.report_id}", effects=tuple(self.effects.for_folded_report(report, case))
         )
-        outbox = with_notice_stats(outbox, report)  # the notice counted (services/stats.py)
+        outbox = with_notice_stats(outbox, report)  # the notice counted (services/stats_effects.py)
         if self.repository.mark_report_evaluated(report.report_id, now, outbox):
             self.announcer.announce(outbox.outbox_id)
         else:

@@ -20,6 +20,7 @@ from consent_guard.messaging import DeliveryFailed, EmailSender
 from consent_guard.models.domain import EmailStatus, Notification, NotificationKind
 from consent_guard.models.messages import NotificationRequest
 from consent_guard.observability import MetricUnit, logger, metrics
+from consent_guard.policy.retention import load_retention
 from consent_guard.repository import CaseRepository
 
 if TYPE_CHECKING:
@@ -99,11 +100,10 @@ class NotificationService:
     def retention(self) -> timedelta:
         """How long a notification is kept: as long as its decision can be appealed, then the policy's retention
         (a statement of reasons must stay readable while it can be contested); then the table's TTL removes it."""
-        if self._policy is None:  # loaded at the first notification, not at import (cold start)
-            from consent_guard.policy.document import load_policy
-
-            self._policy = load_policy()
-        return timedelta(days=self._policy.appeal_window_days + self._policy.retention_days_after_appeal_window)
+        if self._policy is not None:
+            return timedelta(days=self._policy.appeal_window_days + self._policy.retention_days_after_appeal_window)
+        # the two figures alone (policy/retention.py), not the whole document's models: cold start
+        return load_retention().kept_for
 
     def deliver(self, request: NotificationRequest) -> None:
         """Exactly once in effect: the in-app record is written once; email is sent until it is marked sent.

@@ -63,7 +63,7 @@ from consent_guard.services.evaluation import (
     state_timer,
     with_timer,
 )
-from consent_guard.services.stats import with_stats
+from consent_guard.services.stats_effects import with_stats
 
 REQUEUE_BACKOFF = timedelta(minutes=5)
 SAFETY_MARGIN_MS = 10_000  # stop with this much of the Lambda's time left; the rest waits for the next run
@@ -533,7 +533,7 @@ class ReReviewService(CaseWorkflow):
         change = CaseChange(
             case=updated, expected_version=case.version, events=[event], outbox=self.outbox(updated, [notice])
         )
-        change = with_stats(change, case, case_outbox_id(updated))  # the expiry counted (services/stats.py)
+        change = with_stats(change, case, case_outbox_id(updated))  # the expiry counted (services/stats_effects.py)
         if not self.repository.expire_strike(change, account_id, timer["DSK"], updated.version):
             run.summary.skipped += 1
             return

@@ -19,7 +19,7 @@ from consent_guard.observability import MetricUnit, logger, metrics
 from consent_guard.policy import Policy
 from consent_guard.repository import CaseRepository
 from consent_guard.services.effects import notification_effect
-from consent_guard.services.stats import standing_effect
+from consent_guard.services.stats_effects import standing_effect
 
 
 def count_unfounded(
@@ -84,7 +84,7 @@ def count_unfounded(
                     "suspension_days": misuse.suspension_days,
                 },
             )
-            # the Art. 23 measure counted in the statistics, with its notice (services/stats.py)
+            # the Art. 23 measure counted in the statistics, with its notice (services/stats_effects.py)
             outbox = Outbox(
                 outbox_id=event_id, effects=(notification_effect(notice), standing_effect(event_id, kind.value, now))
             )

@@ -1,0 +1,20 @@
+"""The environment of policy evaluation (PolicyEvaluationFunction)."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+
+from pydantic import Field
+
+from consent_guard.config import _Env
+
+
+class EvaluationSettings(_Env):
+    table_name: str = Field(alias="TABLE_NAME", min_length=3)
+    effects_queue_url: str = Field(alias="EFFECTS_QUEUE_URL", min_length=1)
+
+
+@cache
+def evaluation_settings() -> EvaluationSettings:
+    return EvaluationSettings.model_validate(os.environ)
