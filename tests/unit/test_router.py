@@ -226,3 +226,6 @@ def test_every_route_of_the_functions_is_documented_with_resolvable_references(m
             assert op["summary"] and op["tags"] and "401" in op["responses"], path
             documented = {p["name"] for p in op.get("parameters", []) if p["in"] == "path"}
             assert documented == {seg[1:-1] for seg in path.split("/") if seg.startswith("{")}, path
+            if op.get("parameters") or "requestBody" in op:  # validation can refuse it: the 422 is documented
+                error = op["responses"]["422"]["content"]["application/json"]["schema"]
+                assert error == {"$ref": "#/components/schemas/ErrorBody"}, path

@@ -234,6 +234,8 @@ def _public_case(case: Case) -> dict[str, Any]:
 def new_resolver() -> ConsentGuardResolver:
     app = ConsentGuardResolver()
     register_error_handlers(app)
+    # a path parameter that fails its pattern is a 422 on any route (the document must say so)
+    app.validation_response = error_responses(422)[422]
     return app
 
 

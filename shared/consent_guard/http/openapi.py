@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
@@ -27,7 +28,17 @@ def openapi_path(path: str) -> str:
     return re.sub(r"<(\w+)>", r"{\1}", path)
 
 
-def openapi_document(routes: list[Route], *, title: str, version: str) -> dict[str, Any]:
+def _responses(route: Route, validation: Mapping[str, Any] | None) -> Mapping[int, Any]:
+    """The route's documented responses, with the 422 of a request that fails validation wherever one can."""
+    validates = bool(route.signature.params) or route.signature.body is not None
+    if validation is None or not validates or 422 in route.responses:
+        return route.responses
+    return dict(sorted({**route.responses, 422: validation}.items()))
+
+
+def openapi_document(
+    routes: list[Route], *, title: str, version: str, validation: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     # every schema of the document, generated together so that each model is defined once
     inputs: list[tuple[Any, JsonSchemaMode, Any]] = []
     for index, route in enumerate(routes):
@@ -37,7 +48,7 @@ def openapi_document(routes: list[Route], *, title: str, version: str) -> dict[s
         if signature.body is not None:
             body = signature.body.model
             inputs.append(((index, "body"), "validation", TypeAdapter(body).core_schema))
-        for status, response in route.responses.items():
+        for status, response in _responses(route, validation).items():
             for media, spec in (response.get("content") or {}).items():
                 model = spec.get("model")
                 if isinstance(model, type) and issubclass(model, BaseModel):
@@ -73,7 +84,7 @@ def openapi_document(routes: list[Route], *, title: str, version: str) -> dict[s
                 "content": {"application/json": {"schema": schemas[((index, "body"), "validation")]}},
             }
         responses: dict[str, Any] = {}
-        for status, response in route.responses.items():
+        for status, response in _responses(route, validation).items():
             documented = copy.deepcopy({k: v for k, v in response.items() if k != "content"})
             if response.get("content"):
                 content: dict[str, Any] = {}

@@ -243,6 +243,8 @@ class Router:
         self.routes: list[Route] = []
         self._exception_handlers: dict[type[BaseException], Handler] = {}
         self._current: Request | None = None
+        # documented for every route that validates a parameter or a body and does not document a 422 itself
+        self.validation_response: Mapping[str, Any] | None = None
 
     # ------------------------------------------------------------------ declaring
 
@@ -364,7 +366,7 @@ class Router:
     def get_openapi_schema(self, title: str = "consent-guard", version: str = "0.1.0") -> dict[str, Any]:
         from consent_guard.http.openapi import openapi_document
 
-        return openapi_document(self.routes, title=title, version=version)
+        return openapi_document(self.routes, title=title, version=version, validation=self.validation_response)
 
     def get_openapi_json_schema(self, title: str = "consent-guard", version: str = "0.1.0") -> str:
         return json.dumps(self.get_openapi_schema(title=title, version=version), indent=2, sort_keys=False)
