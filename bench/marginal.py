@@ -55,7 +55,12 @@ PIECES: dict[str, str] = {
         "        if own and isinstance(value, type) and issubclass(value, pydantic.BaseModel):\n"
         "            value.model_rebuild(force=True)"
     ),
-    "models.api": "import consent_guard.models.api",
+    # every request/response body of the HTTP API (the package loads its modules on first use of a name)
+    "models.api": "from consent_guard.models import api\nfor name in api.__all__:\n    getattr(api, name)",
+    "models.api.reports": "import consent_guard.models.api.reports",
+    # consent_guard's own router (what replaced powertools' resolver with enable_validation=True)
+    "router": "from consent_guard.http.router import Router\nRouter()",
+    "services.intake": "import consent_guard.services.intake",
     "models.domain": "import consent_guard.models.domain",
     "models.items": "import consent_guard.models.items",
     "models.tdb": "import consent_guard.models.tdb",
@@ -111,6 +116,26 @@ SETS: dict[str, list[str]] = {
     # powertools' Logger + Metrics against consent_guard.observability, each on top of a consumer's other pieces
     "observability": ["botocore", "pydantic", "models.domain", "policy.engine", "powertools-logger-metrics"],
     "observability-ours": ["botocore", "pydantic", "models.domain", "policy.engine", "observability"],
+    # the report intake function's pieces, with powertools' resolver and every API body (before issue 18's HTTP
+    # round) and with consent_guard.http.router and the intake's own bodies (after)
+    "intake-before": [
+        "botocore",
+        "botocore-sqs",
+        "pydantic",
+        "observability",
+        "services.intake",
+        "openapi-validation",
+        "models.api",
+    ],
+    "intake-after": [
+        "botocore",
+        "botocore-sqs",
+        "pydantic",
+        "observability",
+        "services.intake",
+        "router",
+        "models.api.reports",
+    ],
     "models": ["pydantic", "boto3", "models.tdb", "models.domain", "models.items", "models.api", "policy.engine"],
     # issue 18, third round: on a notification's graph (models.stats and config on any function's)
     "cuts": [

@@ -1,4 +1,4 @@
-"""One OpenAPI document for the whole HTTP API, merged from every HTTP function's powertools resolver."""
+"""One OpenAPI document for the whole HTTP API, merged from every HTTP function's route table (consent_guard.http)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def api_version() -> str:
 
 
 def _template_path(path: str) -> str:
-    """Powertools writes `/reports/<report_id>` in routes; OpenAPI and the template use `{report_id}`."""
+    """Routes are written `/reports/<report_id>`; OpenAPI and the template use `{report_id}`."""
     return re.sub(r"<(\w+)>", r"{\1}", path)
 
 

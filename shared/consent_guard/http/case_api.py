@@ -6,17 +6,13 @@ from __future__ import annotations
 from datetime import UTC, date, timedelta
 from functools import cache
 from http import HTTPStatus
-from typing import Annotated, Literal
-
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from typing import Annotated, Any, Literal
 
 from consent_guard.auth import Group
 from consent_guard.config import case_api_settings
 from consent_guard.cursors import CursorSigner
 from consent_guard.http.common import current_principal, error_responses, json_response, new_resolver
+from consent_guard.http.router import Path, Query, RequestValidationError, Response
 from consent_guard.messaging import QueuePublisher
 from consent_guard.models.api import (
     AppealDecisionRequest,
@@ -85,7 +81,7 @@ def bank_service() -> BankService:
     return BankService(repository())
 
 
-def _ok(model: type, description: str) -> dict[int, OpenAPIResponse]:
+def _ok(model: type, description: str) -> dict[int, dict[str, Any]]:
     return {200: {"description": description, "content": {"application/json": {"model": model}}}}
 
 
@@ -100,7 +96,7 @@ def list_cases(
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
     category: Annotated[Category | None, Query(description="Only cases of this category")] = None,
-) -> Response[str]:
+) -> Response:
     page = case_service().queue(current_principal(app), queue, limit, cursor, category.value if category else None)
     return json_response(HTTPStatus.OK, page)
 
@@ -111,7 +107,7 @@ def list_cases(
     responses={**_ok(QueueCounts, "The counts"), **error_responses(403, 422, 503)},
     tags=["cases"],
 )
-def count_cases(queue: Annotated[Literal["review", "appeals"], Query()]) -> Response[str]:
+def count_cases(queue: Annotated[Literal["review", "appeals"], Query()]) -> Response:
     return json_response(HTTPStatus.OK, case_service().queue_counts(current_principal(app), queue))
 
 
@@ -121,7 +117,7 @@ def count_cases(queue: Annotated[Literal["review", "appeals"], Query()]) -> Resp
     responses={**_ok(PolicyRules, "The citable rules"), **error_responses(403, 422, 503)},
     tags=["cases"],
 )
-def policy_rules(category: Annotated[Category, Query()]) -> Response[str]:
+def policy_rules(category: Annotated[Category, Query()]) -> Response:
     return json_response(HTTPStatus.OK, case_service().policy_rules(current_principal(app), category))
 
 
@@ -131,7 +127,7 @@ def policy_rules(category: Annotated[Category, Query()]) -> Response[str]:
     responses={**_ok(CaseView, "The case"), **error_responses(404, 422, 503)},
     tags=["cases"],
 )
-def get_case(case_id: CaseId) -> Response[str]:
+def get_case(case_id: CaseId) -> Response:
     return json_response(HTTPStatus.OK, case_service().view(current_principal(app), case_id))
 
 
@@ -145,7 +141,7 @@ def list_case_reports(
     case_id: CaseId,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=4096)] = None,
-) -> Response[str]:
+) -> Response:
     return json_response(HTTPStatus.OK, case_service().reports(current_principal(app), case_id, limit, cursor))
 
 
@@ -155,7 +151,7 @@ def list_case_reports(
     responses={**_ok(CaseSummary, "Claimed"), **error_responses(403, 404, 409, 422, 503)},
     tags=["cases"],
 )
-def claim_case(case_id: CaseId) -> Response[str]:
+def claim_case(case_id: CaseId) -> Response:
     return json_response(HTTPStatus.OK, case_service().claim(current_principal(app), case_id))
 
 
@@ -165,7 +161,7 @@ def claim_case(case_id: CaseId) -> Response[str]:
     responses={**_ok(CaseView, "Decided"), **error_responses(403, 404, 409, 413, 422, 503)},
     tags=["cases"],
 )
-def decide_case(case_id: CaseId, decision: DecisionRequest) -> Response[str]:
+def decide_case(case_id: CaseId, decision: DecisionRequest) -> Response:
     return json_response(HTTPStatus.OK, case_service().decide(current_principal(app), case_id, decision))
 
 
@@ -175,7 +171,7 @@ def decide_case(case_id: CaseId, decision: DecisionRequest) -> Response[str]:
     responses={**_ok(DecisionPreview, "The preview"), **error_responses(403, 404, 413, 422, 503)},
     tags=["cases"],
 )
-def preview_decision(case_id: CaseId, preview: DecisionPreviewRequest) -> Response[str]:
+def preview_decision(case_id: CaseId, preview: DecisionPreviewRequest) -> Response:
     return json_response(HTTPStatus.OK, case_service().preview_decision(current_principal(app), case_id, preview))
 
 
@@ -185,7 +181,7 @@ def preview_decision(case_id: CaseId, preview: DecisionPreviewRequest) -> Respon
     responses={**_ok(MediaViewed, "Recorded"), **error_responses(403, 404, 409, 413, 422, 503)},
     tags=["cases"],
 )
-def record_media_view(case_id: CaseId, view: MediaViewRequest) -> Response[str]:
+def record_media_view(case_id: CaseId, view: MediaViewRequest) -> Response:
     return json_response(HTTPStatus.OK, case_service().record_media_view(current_principal(app), case_id, view))
 
 
@@ -195,7 +191,7 @@ def record_media_view(case_id: CaseId, view: MediaViewRequest) -> Response[str]:
     responses={**_ok(CaseView, "Appeal filed"), **error_responses(403, 404, 409, 413, 422, 503)},
     tags=["appeals"],
 )
-def appeal_case(case_id: CaseId, appeal: AppealRequest) -> Response[str]:
+def appeal_case(case_id: CaseId, appeal: AppealRequest) -> Response:
     return json_response(HTTPStatus.OK, case_service().appeal(current_principal(app), case_id, appeal))
 
 
@@ -205,7 +201,7 @@ def appeal_case(case_id: CaseId, appeal: AppealRequest) -> Response[str]:
     responses={**_ok(AppealFiled, "Appeal filed"), **error_responses(403, 404, 409, 413, 422, 503)},
     tags=["appeals"],
 )
-def appeal_report(report_id: ReportId, appeal: AppealRequest) -> Response[str]:
+def appeal_report(report_id: ReportId, appeal: AppealRequest) -> Response:
     return json_response(HTTPStatus.OK, case_service().appeal_by_report(current_principal(app), report_id, appeal))
 
 
@@ -215,7 +211,7 @@ def appeal_report(report_id: ReportId, appeal: AppealRequest) -> Response[str]:
     responses={**_ok(CaseView, "Appeal decided"), **error_responses(403, 404, 409, 413, 422, 503)},
     tags=["appeals"],
 )
-def decide_appeal(case_id: CaseId, decision: AppealDecisionRequest) -> Response[str]:
+def decide_appeal(case_id: CaseId, decision: AppealDecisionRequest) -> Response:
     return json_response(HTTPStatus.OK, case_service().decide_appeal(current_principal(app), case_id, decision))
 
 
@@ -225,7 +221,7 @@ def decide_appeal(case_id: CaseId, decision: AppealDecisionRequest) -> Response[
     responses={**_ok(ContextAccepted, "Marked"), **error_responses(403, 413, 422, 503)},
     tags=["admin"],
 )
-def mark_dedicated(account_id: AccountId, mark: DedicatedExposureRequest) -> Response[str]:
+def mark_dedicated(account_id: AccountId, mark: DedicatedExposureRequest) -> Response:
     return json_response(
         HTTPStatus.OK, case_service().set_dedicated_to_exposure(current_principal(app), account_id, mark)
     )
@@ -244,7 +240,7 @@ def my_notifications(
         Literal["personal", "moderators", "appeals", "admins"],
         Query(description="`personal`, or the shared inbox of a group you belong to (e.g. SLA breaches)"),
     ] = "personal",
-) -> Response[str]:
+) -> Response:
     principal = current_principal(app)
     principal.require_person()
     recipient = principal.subject
@@ -304,7 +300,7 @@ def get_stats(
     group_by: Annotated[
         StatsGroup, Query(description="One row of figures per day, ISO week, month, or in total")
     ] = "day",
-) -> Response[str]:
+) -> Response:
     service = stats_service()
     principal = current_principal(app)
     principal.require_group(Group.ADMINS)  # before anything about the query is answered
@@ -340,7 +336,7 @@ def get_stats(
     },
     tags=["protected media"],
 )
-def register_protected_media(media: ProtectedMediaRequest) -> Response[str]:
+def register_protected_media(media: ProtectedMediaRequest) -> Response:
     return json_response(HTTPStatus.CREATED, bank_service().register(current_principal(app), media))
 
 
@@ -350,7 +346,7 @@ def register_protected_media(media: ProtectedMediaRequest) -> Response[str]:
     responses={**_ok(ProtectedMediaPage, "Your protected media"), **error_responses(403, 503)},
     tags=["protected media"],
 )
-def list_protected_media() -> Response[str]:
+def list_protected_media() -> Response:
     return json_response(HTTPStatus.OK, bank_service().list_protected(current_principal(app)))
 
 
@@ -360,7 +356,7 @@ def list_protected_media() -> Response[str]:
     responses={204: {"description": "Erased"}, **error_responses(403, 404, 422, 503)},
     tags=["protected media"],
 )
-def withdraw_protected_media(protected_media_id: EntryId) -> Response[str]:
+def withdraw_protected_media(protected_media_id: EntryId) -> Response:
     bank_service().withdraw(current_principal(app), protected_media_id)
     return Response(status_code=HTTPStatus.NO_CONTENT, body="")
 
@@ -371,7 +367,7 @@ def withdraw_protected_media(protected_media_id: EntryId) -> Response[str]:
     responses={**_ok(BankEntryView, "The entry"), **error_responses(403, 404, 422, 503)},
     tags=["admin"],
 )
-def get_bank_entry(entry_id: EntryId) -> Response[str]:
+def get_bank_entry(entry_id: EntryId) -> Response:
     return json_response(HTTPStatus.OK, bank_service().view_entry(current_principal(app), entry_id))
 
 
@@ -381,5 +377,5 @@ def get_bank_entry(entry_id: EntryId) -> Response[str]:
     responses={**_ok(BankEntryView, "Changed"), **error_responses(403, 404, 409, 413, 422, 503)},
     tags=["admin"],
 )
-def change_bank_entry(entry_id: EntryId, change: BankEntryChangeRequest) -> Response[str]:
+def change_bank_entry(entry_id: EntryId, change: BankEntryChangeRequest) -> Response:
     return json_response(HTTPStatus.OK, bank_service().change_entry(current_principal(app), entry_id, change))

@@ -10,10 +10,6 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
-
 from consent_guard.auth import Principal, principal_from_event
 from consent_guard.cursors import InvalidCursor
 from consent_guard.errors import (
@@ -25,7 +21,8 @@ from consent_guard.errors import (
     StorageUnavailable,
     TooManyRequests,
 )
-from consent_guard.models.api import ErrorBody
+from consent_guard.http.router import APPLICATION_JSON, RequestValidationError, Response, Router
+from consent_guard.models.api.base import ErrorBody
 from consent_guard.models.domain import Case
 from consent_guard.observability import logger
 from consent_guard.repository import IdempotencyMismatch
@@ -93,7 +90,7 @@ def strict_json_error(text: str) -> dict[str, Any] | None:
 def _unprocessable(error: dict[str, Any]) -> dict[str, Any]:
     return {
         "statusCode": HTTPStatus.UNPROCESSABLE_ENTITY.value,
-        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "headers": {"Content-Type": APPLICATION_JSON},
         "body": json.dumps({"code": "validation_error", "message": "the request is not valid", "errors": [error]}),
         "isBase64Encoded": False,
     }
@@ -101,17 +98,12 @@ def _unprocessable(error: dict[str, Any]) -> dict[str, Any]:
 
 def _error(
     status: HTTPStatus, code: str, message: str, headers: dict[str, str] | None = None, **extra: Any
-) -> Response[str]:
+) -> Response:
     body = {"code": code, "message": message, **extra}
-    return Response(
-        status_code=status.value,
-        content_type=content_types.APPLICATION_JSON,
-        body=json.dumps(body, default=str),
-        headers=headers,
-    )
+    return Response(status.value, APPLICATION_JSON, json.dumps(body, default=str), headers)
 
 
-def current_principal(app: APIGatewayHttpResolver) -> Principal:
+def current_principal(app: Router) -> Principal:
     return principal_from_event(app.current_event.raw_event)
 
 
@@ -123,20 +115,19 @@ def _utf8_base64(body: str) -> bool:
     return True
 
 
-class ConsentGuardResolver(APIGatewayHttpResolver):
-    """The HTTP API resolver with a body limit checked before anything parses the body (validation runs first
-    among powertools middlewares, so the limit cannot be a middleware)."""
+class ConsentGuardResolver(Router):
+    """The HTTP API router with a body limit and the strict JSON checks applied before anything parses the body."""
 
-    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+    def resolve(self, event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
         body = event.get("body") or ""
         if event.get("isBase64Encoded") and body and not _utf8_base64(body):
-            # powertools would fail decoding it before any handler runs: answer like any other invalid body
+            # not text: answer like any other invalid body
             return _unprocessable({"loc": ["body"], "type": "json_invalid", "msg": "the body is not UTF-8 JSON"})
         size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
         if size > MAX_BODY_BYTES:
             return {
                 "statusCode": HTTPStatus.REQUEST_ENTITY_TOO_LARGE.value,
-                "headers": {"Content-Type": content_types.APPLICATION_JSON},
+                "headers": {"Content-Type": APPLICATION_JSON},
                 "body": json.dumps(
                     {"code": "payload_too_large", "message": f"request bodies are limited to {MAX_BODY_BYTES} bytes"}
                 ),
@@ -161,11 +152,11 @@ def _safe_errors(errors: list[Any]) -> list[dict[str, Any]]:
     ]
 
 
-def register_error_handlers(app: APIGatewayHttpResolver) -> None:
+def register_error_handlers(app: Router) -> None:
     """Domain exceptions to HTTP, in one place."""
 
     @app.exception_handler(RequestValidationError)
-    def _validation(exc: RequestValidationError) -> Response[str]:
+    def _validation(exc: RequestValidationError) -> Response:
         return _error(
             HTTPStatus.UNPROCESSABLE_ENTITY,
             "validation_error",
@@ -174,42 +165,42 @@ def register_error_handlers(app: APIGatewayHttpResolver) -> None:
         )
 
     @app.exception_handler(InvalidRequest)
-    def _invalid(exc: InvalidRequest) -> Response[str]:
+    def _invalid(exc: InvalidRequest) -> Response:
         return _error(HTTPStatus.UNPROCESSABLE_ENTITY, exc.code, exc.message)
 
     @app.exception_handler(NotFound)
-    def _not_found(exc: NotFound) -> Response[str]:
+    def _not_found(exc: NotFound) -> Response:
         return _error(HTTPStatus.NOT_FOUND, exc.code, exc.message)
 
     @app.exception_handler(Forbidden)
-    def _forbidden(exc: Forbidden) -> Response[str]:
+    def _forbidden(exc: Forbidden) -> Response:
         return _error(HTTPStatus.FORBIDDEN, exc.code, exc.message)
 
     @app.exception_handler(IdempotencyMismatch)
-    def _idempotency(exc: IdempotencyMismatch) -> Response[str]:
+    def _idempotency(exc: IdempotencyMismatch) -> Response:
         return _error(HTTPStatus.CONFLICT, exc.code, exc.message)
 
     @app.exception_handler(InvalidCursor)
-    def _cursor(exc: InvalidCursor) -> Response[str]:
+    def _cursor(exc: InvalidCursor) -> Response:
         return _error(HTTPStatus.BAD_REQUEST, exc.code, exc.message)
 
     @app.exception_handler(Conflict)
-    def _conflict(exc: Conflict) -> Response[str]:
+    def _conflict(exc: Conflict) -> Response:
         return _error(HTTPStatus.CONFLICT, exc.code, exc.message, **_jsonable(exc.details))
 
     @app.exception_handler(TooManyRequests)
-    def _too_many(exc: TooManyRequests) -> Response[str]:
+    def _too_many(exc: TooManyRequests) -> Response:
         return _error(
             HTTPStatus.TOO_MANY_REQUESTS, exc.code, exc.message, headers={"Retry-After": str(exc.retry_after_seconds)}
         )
 
     @app.exception_handler(StorageUnavailable)
-    def _unavailable(exc: StorageUnavailable) -> Response[str]:
+    def _unavailable(exc: StorageUnavailable) -> Response:
         logger.warning("dependency unavailable after retries", error_code=exc.details.get("error_code"))
         return _error(HTTPStatus.SERVICE_UNAVAILABLE, exc.code, exc.message, headers={"Retry-After": "1"})
 
     @app.exception_handler(DomainError)
-    def _domain(exc: DomainError) -> Response[str]:
+    def _domain(exc: DomainError) -> Response:
         logger.warning("unmapped domain error", error_code=exc.code)
         return _error(HTTPStatus.CONFLICT, exc.code, exc.message)
 
@@ -241,15 +232,17 @@ def _public_case(case: Case) -> dict[str, Any]:
 
 
 def new_resolver() -> ConsentGuardResolver:
-    app = ConsentGuardResolver(enable_validation=True)
+    app = ConsentGuardResolver()
     register_error_handlers(app)
+    # a path parameter that fails its pattern is a 422 on any route (the document must say so)
+    app.validation_response = error_responses(422)[422]
     return app
 
 
-def json_response(status: HTTPStatus, model: Any, headers: dict[str, str] | None = None) -> Response[str]:
+def json_response(status: HTTPStatus, model: Any, headers: dict[str, str] | None = None) -> Response:
     return Response(
         status_code=status.value,
-        content_type=content_types.APPLICATION_JSON,
+        content_type=APPLICATION_JSON,
         body=model.model_dump_json(),
         headers=headers,
     )
@@ -264,7 +257,7 @@ GATEWAY_ERROR: dict[str, Any] = {
 }
 
 
-def error_responses(*codes: int) -> dict[int, OpenAPIResponse]:
+def error_responses(*codes: int) -> dict[int, dict[str, Any]]:
     """OpenAPI documentation of the error responses a route can give. Every route is behind the JWT authorizer, so
     401 (from the gateway) is always documented; 403 may come from the gateway (route scope) or from the code."""
     text = {
@@ -278,7 +271,7 @@ def error_responses(*codes: int) -> dict[int, OpenAPIResponse]:
         429: "Too many requests",
         503: "Temporarily unavailable; retry",
     }
-    out: dict[int, OpenAPIResponse] = {
+    out: dict[int, dict[str, Any]] = {
         c: {"description": text[c], "content": {"application/json": {"model": ErrorBody}}} for c in codes
     }
     out[401] = {"description": text[401], "content": {"application/json": {"schema": GATEWAY_ERROR}}}

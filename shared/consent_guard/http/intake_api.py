@@ -6,16 +6,14 @@ from functools import cache
 from http import HTTPStatus
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Header, Path
-
 from consent_guard.config import intake_settings
 from consent_guard.http.common import current_principal, error_responses, json_response, new_resolver
+from consent_guard.http.router import Header, Path, Response
 from consent_guard.messaging import QueuePublisher
-from consent_guard.models.api import (
+from consent_guard.models.api.base import ContextAccepted
+from consent_guard.models.api.reports import (
     AccountContextRequest,
     ConfirmationsRequest,
-    ContextAccepted,
     MediaContextRequest,
     PostContextRequest,
     ReportAccepted,
@@ -56,7 +54,7 @@ def intake_service() -> IntakeService:
 def submit_report(
     report: SubmitReportRequest,
     idempotency_key: Annotated[str | None, Header(alias="idempotency-key", max_length=128)] = None,
-) -> Response[str]:
+) -> Response:
     submission = intake_service().submit_report(current_principal(app), report, idempotency_key)
     headers = {} if submission.created else {"Idempotent-Replayed": "true"}
     return json_response(HTTPStatus.ACCEPTED, submission.accepted, headers)
@@ -71,7 +69,7 @@ def submit_report(
     },
     tags=["reports"],
 )
-def get_report(report_id: Id) -> Response[str]:
+def get_report(report_id: Id) -> Response:
     return json_response(HTTPStatus.OK, intake_service().view_report(current_principal(app), report_id))
 
 
@@ -87,7 +85,7 @@ def get_report(report_id: Id) -> Response[str]:
     },
     tags=["reports"],
 )
-def add_confirmations(report_id: Id, confirmations: ConfirmationsRequest) -> Response[str]:
+def add_confirmations(report_id: Id, confirmations: ConfirmationsRequest) -> Response:
     return json_response(
         HTTPStatus.ACCEPTED, intake_service().add_confirmations(current_principal(app), report_id, confirmations)
     )
@@ -102,7 +100,7 @@ def add_confirmations(report_id: Id, confirmations: ConfirmationsRequest) -> Res
     },
     tags=["context"],
 )
-def put_post_context(post_id: Id, context: PostContextRequest) -> Response[str]:
+def put_post_context(post_id: Id, context: PostContextRequest) -> Response:
     return json_response(HTTPStatus.OK, intake_service().put_post_context(current_principal(app), post_id, context))
 
 
@@ -115,7 +113,7 @@ def put_post_context(post_id: Id, context: PostContextRequest) -> Response[str]:
     },
     tags=["context"],
 )
-def post_deleted(post_id: Id) -> Response[str]:
+def post_deleted(post_id: Id) -> Response:
     return json_response(HTTPStatus.OK, intake_service().post_deleted(current_principal(app), post_id))
 
 
@@ -128,7 +126,7 @@ def post_deleted(post_id: Id) -> Response[str]:
     },
     tags=["context"],
 )
-def put_account_context(account_id: Id, context: AccountContextRequest) -> Response[str]:
+def put_account_context(account_id: Id, context: AccountContextRequest) -> Response:
     return json_response(
         HTTPStatus.OK, intake_service().put_account_context(current_principal(app), account_id, context)
     )
@@ -143,5 +141,5 @@ def put_account_context(account_id: Id, context: AccountContextRequest) -> Respo
     },
     tags=["context"],
 )
-def put_media_context(media_id: Id, context: MediaContextRequest) -> Response[str]:
+def put_media_context(media_id: Id, context: MediaContextRequest) -> Response:
     return json_response(HTTPStatus.OK, intake_service().put_media_context(current_principal(app), media_id, context))

@@ -5,12 +5,11 @@ from __future__ import annotations
 from functools import cache
 from http import HTTPStatus
 
-from aws_lambda_powertools.event_handler import Response
-
 from consent_guard.config import matching_settings
 from consent_guard.http.common import current_principal, error_responses, json_response, new_resolver
+from consent_guard.http.router import Response
 from consent_guard.matching.matcher import PdqMatcher
-from consent_guard.models.api import MediaMatchRequest, MediaMatchResult
+from consent_guard.models.api.media import MediaMatchRequest, MediaMatchResult
 from consent_guard.repository import CaseRepository
 
 app = new_resolver()
@@ -31,5 +30,5 @@ def matcher() -> PdqMatcher:
     },
     tags=["media"],
 )
-def check_media(media: MediaMatchRequest) -> Response[str]:
+def check_media(media: MediaMatchRequest) -> Response:
     return json_response(HTTPStatus.OK, matcher().check(current_principal(app), media))

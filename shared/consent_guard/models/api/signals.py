@@ -1,0 +1,47 @@
+"""A media item's hashes as requests carry them (the platform's context, a person's protected media, a match)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import (
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from consent_guard.models.api.base import Request
+from consent_guard.models.domain import MediaType
+
+Md5Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{32}$", to_lower=True)]
+
+
+Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{64}$", to_lower=True)]
+
+
+PdqHex = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{64}$", to_lower=True)]
+
+
+class MediaSignalsIn(Request):
+    """Hashes computed where the media is (docs/hash-bank.md has a reference script); never the media itself."""
+
+    md5: Md5Hex | None = Field(None, description="MD5 of the file, 32 hex digits.")
+    sha256: Sha256Hex | None = Field(None, description="SHA-256 of the file, 64 hex digits.")
+    pdq: PdqHex | None = Field(None, description="PDQ hash of a photo (256 bits), 64 hex digits. Photos only.")
+    pdq_quality: int | None = Field(None, ge=0, le=100, description="PDQ quality, 0-100; required with pdq.")
+
+    @model_validator(mode="after")
+    def _pdq_with_quality(self) -> MediaSignalsIn:
+        if (self.pdq is None) != (self.pdq_quality is None):
+            raise ValueError("pdq and pdq_quality are given together")
+        return self
+
+    def any(self) -> bool:
+        return bool(self.md5 or self.sha256 or self.pdq)
+
+
+def check_media_signals(media_type: MediaType, signals: MediaSignalsIn | None, required: bool) -> None:
+    if signals is not None and media_type == MediaType.VIDEO and signals.pdq is not None:
+        raise ValueError("videos carry md5 and sha256 only (PDQ is a photo hash)")
+    if required and (signals is None or not signals.any()):
+        raise ValueError("at least one of md5, sha256 or pdq is required")
