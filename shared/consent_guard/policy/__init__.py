@@ -7,8 +7,9 @@ needs only those does not pay for the rest at cold start (docs/benchmarks.md, is
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from consent_guard.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from consent_guard.policy.document import Policy, load_policy
@@ -55,15 +56,4 @@ __all__ = [
 _MODULES = {name: "document" if name in ("Policy", "load_policy") else "engine" for name in __all__}
 
 
-def __getattr__(name: str) -> Any:
-    """A public name of the package, from its module (imported on first access)."""
-    module = _MODULES.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _MODULES)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -128,6 +128,15 @@ class TableAccess:
             raise
         except BotoCoreError as exc:
             raise _unavailable(exc) from exc
+
+    def _query_all(self, **kwargs: Any) -> Iterator[it.Item]:
+        """Every item a query matches, page after page (for reads whose whole result is needed)."""
+        while True:
+            response = self._call("query", TableName=self.table_name, **kwargs)
+            yield from (_py(i) for i in response.get("Items", []))
+            if not response.get("LastEvaluatedKey"):
+                return
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def _get(self, key: it.Item, consistent: bool = False) -> it.Item | None:
         response = self._call("get_item", TableName=self.table_name, Key=_av(key), ConsistentRead=consistent)

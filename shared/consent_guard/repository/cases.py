@@ -204,28 +204,17 @@ class CasesRepository(TableAccess):
         now = it.iso(at)
         counts: dict[str, dict[str, int]] = {}
         for partition in it.queue_partitions(queue):
-            cursor: dict[str, Any] | None = None
-            while True:
-                kwargs: dict[str, Any] = {
-                    "TableName": self.table_name,
-                    "IndexName": "ListIndex",
-                    "KeyConditionExpression": "LPK = :p",
-                    "ProjectionExpression": "category, review_due_at",
-                    "ExpressionAttributeValues": _av({":p": partition}),
-                }
-                if cursor:
-                    kwargs["ExclusiveStartKey"] = cursor
-                response = self._call("query", **kwargs)
-                for raw in response.get("Items", []):
-                    item = _py(raw)
-                    entry = counts.setdefault(str(item.get("category", "")), {"cases": 0, "overdue": 0})
-                    entry["cases"] += 1
-                    due = item.get("review_due_at")
-                    if due and str(due) < now:
-                        entry["overdue"] += 1
-                cursor = response.get("LastEvaluatedKey")
-                if not cursor:
-                    break
+            for item in self._query_all(
+                IndexName="ListIndex",
+                KeyConditionExpression="LPK = :p",
+                ProjectionExpression="category, review_due_at",
+                ExpressionAttributeValues=_av({":p": partition}),
+            ):
+                entry = counts.setdefault(str(item.get("category", "")), {"cases": 0, "overdue": 0})
+                entry["cases"] += 1
+                due = item.get("review_due_at")
+                if due and str(due) < now:
+                    entry["overdue"] += 1
         return counts
 
     def report_counts(self, case_ids: Iterable[str]) -> dict[str, int]:

@@ -386,23 +386,15 @@ class ReportsRepository(TableAccess):
 
     def case_reports(self, case_id: str) -> list[Report]:
         """Every report of a case, oldest first, gathered from the case's ListIndex shards."""
-        found: list[Report] = []
-        for shard in range(it.CASE_REPORT_SHARDS):
-            cursor: dict[str, Any] | None = None
-            while True:
-                kwargs: dict[str, Any] = {
-                    "TableName": self.table_name,
-                    "IndexName": "ListIndex",
-                    "KeyConditionExpression": "LPK = :p",
-                    "ExpressionAttributeValues": _av({":p": it.case_reports_partition(case_id, shard)}),
-                }
-                if cursor:
-                    kwargs["ExclusiveStartKey"] = cursor
-                response = self._call("query", **kwargs)
-                found.extend(it.report_from_item(_py(i)) for i in response.get("Items", []))
-                cursor = response.get("LastEvaluatedKey")
-                if not cursor:
-                    break
+        found = [
+            it.report_from_item(item)
+            for shard in range(it.CASE_REPORT_SHARDS)
+            for item in self._query_all(
+                IndexName="ListIndex",
+                KeyConditionExpression="LPK = :p",
+                ExpressionAttributeValues=_av({":p": it.case_reports_partition(case_id, shard)}),
+            )
+        ]
         return sorted(found, key=lambda r: (r.submitted_at, r.report_id))
 
     def reported_by(self, dedupe_digest: str) -> str | None:

@@ -11,8 +11,9 @@ import X` still works for every body: the name is looked up in its module on fir
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from consent_guard.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from consent_guard.models.api.base import (
@@ -207,14 +208,4 @@ __all__ = [  # noqa: RUF022 - one name a line
 assert set(__all__) == set(_HOME)
 
 
-def __getattr__(name: str) -> Any:
-    module = _HOME.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_HOME})
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _HOME)
