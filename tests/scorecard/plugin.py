@@ -45,8 +45,9 @@ _calls: set[tuple[str, str, str]] = set()
 
 
 def _resource(name: str) -> str:
-    """cg-ConsentGuardTable / .../cg-EvaluationQueue / cg-EnforcementBus -> the template's logical id."""
-    return name.rstrip("/").rsplit("/", 1)[-1].removeprefix("cg-")
+    """cg-ConsentGuardTable / .../cg-EvaluationQueue / .../cg-ReReviewShardQueue.fifo / cg-EnforcementBus -> the
+    template's logical id (a FIFO queue's name carries SQS's .fifo suffix)."""
+    return name.rstrip("/").rsplit("/", 1)[-1].removeprefix("cg-").removesuffix(".fifo")
 
 
 def _bucket(name: str) -> str:
