@@ -3,35 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal, Self
+from typing import Literal
 
 from pydantic import (
     Field,
-    model_validator,
 )
 
 from consent_guard.models.api.base import Request, Response
-from consent_guard.models.api.signals import Md5Hex, MediaSignalsIn, PdqHex, Sha256Hex, check_media_signals
-from consent_guard.models.domain import MediaType
+from consent_guard.models.api.signals import MediaHashesRequest
 
 
-class _MediaSignalsRequest(Request):
-    """One media item's hashes (at least one that fits its type), never the media itself."""
-
-    media_type: MediaType
-    md5: Md5Hex | None = None
-    sha256: Sha256Hex | None = None
-    pdq: PdqHex | None = None
-    pdq_quality: int | None = Field(None, ge=0, le=100)
-
-    @model_validator(mode="after")
-    def _signals(self) -> Self:
-        signals = MediaSignalsIn(md5=self.md5, sha256=self.sha256, pdq=self.pdq, pdq_quality=self.pdq_quality)
-        check_media_signals(self.media_type, signals, required=True)
-        return self
-
-
-class ProtectedMediaRequest(_MediaSignalsRequest):
+class ProtectedMediaRequest(MediaHashesRequest):
     """A person protects their own photo or video: hashes computed on their device, never the media."""
 
     category: Literal["intimate_media", "private_media"]
@@ -50,7 +32,7 @@ class ProtectedMediaPage(Response):
     items: list[ProtectedMediaView]
 
 
-class MediaMatchRequest(_MediaSignalsRequest):
+class MediaMatchRequest(MediaHashesRequest):
     """One media item's signals, checked at upload."""
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -11,12 +11,11 @@ from pydantic import (
     StringConstraints,
     ValidationInfo,
     field_validator,
-    model_validator,
 )
 
 from consent_guard.models.api.base import Identifier, Locale, Request, Response
-from consent_guard.models.api.signals import Md5Hex, MediaSignalsIn, PdqHex, Sha256Hex, check_media_signals
-from consent_guard.models.domain import Category, MediaType, Relationship
+from consent_guard.models.api.signals import MediaHashesRequest
+from consent_guard.models.domain import Category, Relationship
 
 
 class AttestationsIn(Request):
@@ -108,23 +107,12 @@ class PostSignalsIn(Request):
     live_location: bool = Field(False, description="The platform confirms a real-time or same-day location.")
 
 
-class MediaItemIn(Request):
+class MediaItemIn(MediaHashesRequest):
+    """One media item of a post, with whatever hashes the platform computed (none is fine)."""
+
+    hashes_required: ClassVar[bool] = False
+
     media_id: Identifier
-    media_type: MediaType
-    md5: Md5Hex | None = None
-    sha256: Sha256Hex | None = None
-    pdq: PdqHex | None = None
-    pdq_quality: int | None = Field(None, ge=0, le=100)
-
-    @model_validator(mode="after")
-    def _signals(self) -> MediaItemIn:
-        check_media_signals(self.media_type, self.signals(), required=False)
-        return self
-
-    def signals(self) -> MediaSignalsIn | None:
-        if self.md5 is None and self.sha256 is None and self.pdq is None and self.pdq_quality is None:
-            return None
-        return MediaSignalsIn(md5=self.md5, sha256=self.sha256, pdq=self.pdq, pdq_quality=self.pdq_quality)
 
 
 class PostContextRequest(Request):

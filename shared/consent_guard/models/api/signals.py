@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar, Self
 
 from pydantic import (
     Field,
@@ -45,3 +45,27 @@ def check_media_signals(media_type: MediaType, signals: MediaSignalsIn | None, r
         raise ValueError("videos carry md5 and sha256 only (PDQ is a photo hash)")
     if required and (signals is None or not signals.any()):
         raise ValueError("at least one of md5, sha256 or pdq is required")
+
+
+class MediaHashesRequest(Request):
+    """A request body's one media item: its type and its hashes as flat fields, checked against the type; with
+    `hashes_required` (a person's protected media, a match) at least one hash, else (the platform's context) none
+    is fine."""
+
+    hashes_required: ClassVar[bool] = True
+
+    media_type: MediaType
+    md5: Md5Hex | None = None
+    sha256: Sha256Hex | None = None
+    pdq: PdqHex | None = None
+    pdq_quality: int | None = Field(None, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _signals(self) -> Self:
+        check_media_signals(self.media_type, self.signals(), required=self.hashes_required)
+        return self
+
+    def signals(self) -> MediaSignalsIn | None:
+        if self.md5 is None and self.sha256 is None and self.pdq is None and self.pdq_quality is None:
+            return None
+        return MediaSignalsIn(md5=self.md5, sha256=self.sha256, pdq=self.pdq, pdq_quality=self.pdq_quality)
