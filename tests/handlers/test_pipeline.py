@@ -126,6 +126,46 @@ def test_redelivered_messages_produce_no_second_notification_or_case_change(stac
     assert len(stack.inbox("user-bob")) == 1
 
 
+@pytest.mark.parametrize("hints", ["as_sent", "none", "wrong"])
+def test_the_evaluation_reads_the_report_and_its_case_in_one_batch_and_checks_the_hints(
+    stack: Stack, hints: str
+) -> None:
+    stack.post_context()
+    stack.account_context("user-bob", contact_email="bob@example.com")
+    _, accepted, _ = stack.http(SUBMIT)
+    message = stack.receive("EvaluationQueue")[0]
+    body = json.loads(message["Body"])
+    # intake says where the report belongs, so the evaluation needs no read of the report before the rest
+    assert (body["case_id"], body["post_id"], body["reporter_id"]) == (accepted["case_id"], "post-1001", "user-alice")
+    if hints == "none":  # a message queued before the hints existed
+        body = {"type": "report_submitted", "report_id": body["report_id"]}
+    elif hints == "wrong":  # hints that do not match the report are not believed
+        body |= {"case_id": "c_someone_else", "post_id": "post-other"}
+    message["Body"] = json.dumps(body)
+    from consent_guard.repository import dynamodb_client
+
+    reads: list[str] = []
+
+    def count(event_name: str, **_: Any) -> None:
+        reads.append(event_name.rsplit(".", 1)[-1])
+
+    dynamodb_client().meta.events.register("before-call.dynamodb", count, unique_id="count-reads")
+    try:
+        result = stack.handler("policy_evaluation").lambda_handler(
+            stack.sqs_event("EvaluationQueue", [message]), stack.context
+        )
+    finally:
+        dynamodb_client().meta.events.unregister("before-call.dynamodb", unique_id="count-reads")
+    assert result == {"batchItemFailures": []}
+    if hints == "as_sent":
+        # the report, its case, post, reporter and standing; then the author and media; then the author's strikes
+        assert [r for r in reads if r != "TransactWriteItems"] == ["BatchGetItem", "BatchGetItem", "Query"]
+    stack.run_pipeline()
+    status, view, _ = stack.http(GET, path_params={"report_id": accepted["report_id"]})
+    assert status == 200 and view["status"] == "action_taken" and view["outcome"] == "remove"
+    assert [n["kind"] for n in stack.inbox("user-bob")] == ["statement_of_reasons"]
+
+
 def test_a_poison_message_fails_alone_and_the_rest_of_the_batch_is_processed(stack: Stack) -> None:
     stack.post_context()
     reports = [stack.http(SUBMIT, sub=f"user-{i}", headers={"idempotency-key": f"k{i}"})[1] for i in range(4)]
@@ -189,7 +229,9 @@ def test_an_evaluation_that_keeps_failing_lands_in_the_dlq(stack: Stack) -> None
             {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, "GetItem"
         )
 
-    dynamodb_client().meta.events.register("before-call.dynamodb.GetItem", throttle, unique_id="throttle")
+    # the evaluation's reads (a batch when the message says where the report belongs, else the report first)
+    for read in ("GetItem", "BatchGetItem"):
+        dynamodb_client().meta.events.register(f"before-call.dynamodb.{read}", throttle, unique_id=f"throttle-{read}")
     sqs = stack.session.client("sqs")
     for _ in range(5):  # maxReceiveCount in template.yaml
         messages = sqs.receive_message(
@@ -204,7 +246,8 @@ def test_an_evaluation_that_keeps_failing_lands_in_the_dlq(stack: Stack) -> None
             ReceiptHandle=messages[0]["ReceiptHandle"],
             VisibilityTimeout=0,
         )
-    dynamodb_client().meta.events.unregister("before-call.dynamodb.GetItem", unique_id="throttle")
+    for read in ("GetItem", "BatchGetItem"):
+        dynamodb_client().meta.events.unregister(f"before-call.dynamodb.{read}", unique_id=f"throttle-{read}")
 
     assert sqs.receive_message(QueueUrl=stack.resources.queues["EvaluationQueue"]).get("Messages") is None
     assert stack.depth("EvaluationDLQ") == 1

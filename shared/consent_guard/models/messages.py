@@ -17,6 +17,11 @@ class Message(BaseModel):
 class ReportSubmitted(Message):
     type: Literal["report_submitted"] = "report_submitted"
     report_id: str
+    # where the report belongs, as intake stored it: lets the evaluation read the report, its case, its post and
+    # the reporter in one batch. Hints only: checked against the report read (a message without them still works)
+    case_id: str | None = None
+    post_id: str | None = None
+    reporter_id: str | None = None
 
 
 class CaseReevaluation(Message):

@@ -3,17 +3,72 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from consent_guard.errors import NotFound
 from consent_guard.models import items as it
-from consent_guard.models.domain import AccountContext, AccountFacts, Case, MediaFacts, PostContext
+from consent_guard.models.domain import AccountContext, AccountFacts, Case, MediaFacts, PostContext, Report
 from consent_guard.models.effects import Outbox
 from consent_guard.repository.base import TableAccess, _av
 from consent_guard.repository.outbox import outbox_put
 
 
+@dataclass
+class EvaluationInputs:
+    """What one batch read found for an evaluation. `asked_*` say which keys were in the batch, so a caller knows
+    an absent account or standing was looked for (and does not exist) rather than not asked for."""
+
+    report: Report | None = None
+    case: Case | None = None
+    post: PostContext | None = None
+    accounts: dict[str, AccountContext] = field(default_factory=dict)
+    media: dict[str, MediaFacts] = field(default_factory=dict)
+    standings: dict[str, it.Item] = field(default_factory=dict)
+    asked_accounts: set[str] = field(default_factory=set)
+    asked_standings: set[str] = field(default_factory=set)
+
+
 class ContextRepository(TableAccess):
+    def load_inputs(
+        self,
+        *,
+        report_id: str | None = None,
+        case_id: str | None = None,
+        post_id: str | None = None,
+        account_ids: Iterable[str] = (),
+        media_ids: Iterable[str] = (),
+        standing_ids: Iterable[str] = (),
+    ) -> EvaluationInputs:
+        """Any of a report, its case, its post, accounts, media and reporter standings in one strongly
+        consistent batch read (an evaluation's reads are two of these and the author's strikes)."""
+        found = EvaluationInputs(asked_accounts=set(account_ids), asked_standings=set(standing_ids))
+        keys = [it.report_key(report_id)] if report_id else []
+        keys += [it.case_key(case_id)] if case_id else []
+        keys += [it.post_key(post_id)] if post_id else []
+        keys += [it.account_key(a) for a in found.asked_accounts]
+        keys += [it.media_key(m) for m in media_ids]
+        keys += [it.standing_key(r) for r in found.asked_standings]
+        if not keys:
+            return found
+        for item in self._batch_get(keys):
+            kind = item.get("type")
+            if item["SK"] == "STANDING":
+                found.standings[str(item["reporter_id"])] = item
+            elif kind == "report":
+                found.report = it.report_from_item(item)
+            elif kind == "case":
+                found.case = it.case_from_item(item)
+            elif kind == "post_context":
+                found.post = it.post_context_from_item(item)
+            elif kind == "account_context":
+                account = it.account_context_from_item(item)
+                found.accounts[account.facts.account_id] = account
+            elif kind == "media_context":
+                media = it.media_from_item(item)
+                found.media[media.media_id] = media
+        return found
+
     def put_post_context(self, context: PostContext) -> None:
         self._call("put_item", TableName=self.table_name, Item=_av(it.post_context_to_item(context)))
 

@@ -25,7 +25,6 @@ from consent_guard.models.domain import (
     Decision,
     Enforcement,
     EventType,
-    MediaFacts,
     Outcome,
     Relationship,
     Report,
@@ -39,6 +38,7 @@ from consent_guard.models.messages import CaseReevaluation, PostDeleted, ReportS
 from consent_guard.observability import MetricUnit, logger, metrics
 from consent_guard.policy import evaluate_case
 from consent_guard.repository import CaseChange
+from consent_guard.repository.context import EvaluationInputs
 from consent_guard.repository.outbox import EMBEDDED
 from consent_guard.services.banking import decision_bank_change
 from consent_guard.services.effects import MEASURES, UNDO, CaseWorkflow
@@ -106,7 +106,7 @@ class EvaluationService(CaseWorkflow):
 
     def handle(self, message: ReportSubmitted | CaseReevaluation | PostDeleted) -> None:
         if isinstance(message, ReportSubmitted):
-            self.handle_report_submitted(message.report_id)
+            self.handle_report_submitted(message)
         elif isinstance(message, CaseReevaluation):
             self.handle_case_reevaluation(message.case_id, message.reason)
         else:
@@ -139,16 +139,51 @@ class EvaluationService(CaseWorkflow):
             return
         logger.info("lock lifted", case_id=case.case_id, reason=reason, version=updated.version)
 
-    def handle_report_submitted(self, report_id: str) -> None:
-        report = self.repository.get_report(report_id, consistent=True)
+    def handle_report_submitted(self, message: ReportSubmitted | str) -> None:
+        if isinstance(message, str):
+            message = ReportSubmitted(report_id=message)
         for attempt in range(MAX_ATTEMPTS):
+            report, inputs = self._read_report(message)
             try:
-                self._take_report(report)
+                self._take_report(report, inputs)
                 return
             except VersionConflict:
                 logger.info("case changed concurrently; evaluating again", case_id=report.case_id, attempt=attempt)
                 if attempt == MAX_ATTEMPTS - 1:
                     raise
+
+    def _read_report(self, message: ReportSubmitted) -> tuple[Report, EvaluationInputs]:
+        """The report with its case, post and reporter: one batch read when the message says where the report
+        belongs (checked against the report itself), else the report first and the rest after it."""
+        if message.case_id and message.post_id and message.reporter_id:
+            inputs = self.repository.load_inputs(
+                report_id=message.report_id,
+                case_id=message.case_id,
+                post_id=message.post_id,
+                account_ids=[message.reporter_id],
+                standing_ids=[message.reporter_id],
+            )
+            report = inputs.report
+            if report is None:
+                raise NotFound("report not found")
+            if (report.case_id, report.post_id, report.reporter_id) == (
+                message.case_id,
+                message.post_id,
+                message.reporter_id,
+            ):
+                return report, inputs
+            logger.warning("report message's hints do not match the report; read again", report_id=report.report_id)
+        else:
+            report = self.repository.get_report(message.report_id, consistent=True)
+        return report, self._first_inputs(report)
+
+    def _first_inputs(self, report: Report) -> EvaluationInputs:
+        return self.repository.load_inputs(
+            case_id=report.case_id,
+            post_id=report.post_id,
+            account_ids=[report.reporter_id],
+            standing_ids=[report.reporter_id],
+        )
 
     def handle_case_reevaluation(self, case_id: str, reason: str) -> None:
         for attempt in range(MAX_ATTEMPTS):
@@ -186,31 +221,33 @@ class EvaluationService(CaseWorkflow):
         else:
             logger.info("report folded concurrently", report_id=report.report_id)
 
-    def _take_report(self, report: Report) -> None:
+    def _take_report(self, report: Report, inputs: EvaluationInputs) -> None:
         if report.status == ReportStatus.EVALUATED:
             # redelivered after the report was taken in: what it was owed was stored with it (the outbox)
             logger.info("report already evaluated; nothing left to do", report_id=report.report_id)
             return
-        case, *_ = self.repository.load_evaluation_inputs(report.case_id, report.post_id, ())
+        case = inputs.case
         if case is None:
-            self._reevaluate(None, trigger=report, reason="first_report")
+            self._reevaluate(None, trigger=report, reason="first_report", inputs=inputs)
             return
         if case.state in PENDING_STATES and case.detection is None and is_key_report(report.facts(), case.key_reports):
-            self._reevaluate(case, trigger=report, reason="new_report")
+            self._reevaluate(case, trigger=report, reason="new_report", inputs=inputs)
             return
         if (
             case.state == CaseState.CLOSED
             and case.closed_reason == "insufficient_report"
             and _first_person_attested(report.facts())
         ):
-            self._reevaluate(case, trigger=report, reason="first_person_after_closure")
+            self._reevaluate(case, trigger=report, reason="first_person_after_closure", inputs=inputs)
             return
         # the case already knows everything this report could tell it: fold it without writing the case
         self._fold(report, case, self.clock())
         metrics.add_metric(name="ReportsFolded", unit=MetricUnit.Count, value=1)
         logger.info("report folded into case", report_id=report.report_id, case_id=case.case_id)
 
-    def _reevaluate(self, case: Case | None, trigger: Report | None, reason: str) -> None:
+    def _reevaluate(
+        self, case: Case | None, trigger: Report | None, reason: str, inputs: EvaluationInputs | None = None
+    ) -> None:
         now = self.clock()
         key_reports = list(case.key_reports) if case else []
         if trigger is not None and is_key_report(trigger.facts(), key_reports):
@@ -229,17 +266,31 @@ class EvaluationService(CaseWorkflow):
             | ({concerned_id} if concerned_id else set())
         )
 
-        stored_case, post, accounts, _ = self.repository.load_evaluation_inputs(case_id, post_id, claimants)
-        if (stored_case.version if stored_case else None) != (case.version if case else None):
-            raise VersionConflict("the case changed while it was read")
+        first_person_ids = sorted({r.reporter_id for r in first_person})
+        if inputs is None or inputs.case is not case:
+            # not read with this case: read it again with the rest (the transaction's version guard is the check
+            # that counts; this one saves deciding on a stale case)
+            inputs = self.repository.load_inputs(
+                case_id=case_id, post_id=post_id, account_ids=claimants, standing_ids=first_person_ids
+            )
+            if (inputs.case.version if inputs.case else None) != (case.version if case else None):
+                raise VersionConflict("the case changed while it was read")
+        post = inputs.post
+        accounts, standings = dict(inputs.accounts), dict(inputs.standings)
+        # the second batch: the post's author and media (known only from the post) and whoever the first
+        # batch did not ask for (the case's other key reporters, a represented account, the person concerned)
+        wanted_accounts = set(claimants) | ({post.facts.author_id} if post else set())
+        more = self.repository.load_inputs(
+            account_ids=sorted(wanted_accounts - inputs.asked_accounts),
+            media_ids=[m.media_id for m in post.facts.media] if post else (),
+            standing_ids=sorted(set(first_person_ids) - inputs.asked_standings),
+        )
+        accounts.update(more.accounts)
+        standings.update(more.standings)
+        media = more.media
         author: AccountContext | None = None
-        media: dict[str, MediaFacts] = {}
         strikes: list[Strike] = []
         if post is not None:
-            more_accounts, media = self.repository.load_accounts_and_media(
-                [post.facts.author_id], [m.media_id for m in post.facts.media]
-            )
-            accounts.update(more_accounts)
             author = accounts.get(post.facts.author_id)
             strikes = self.repository.strikes_of(post.facts.author_id)
 
@@ -252,7 +303,7 @@ class EvaluationService(CaseWorkflow):
             person_concerned=accounts[concerned_id].facts if concerned_id and concerned_id in accounts else None,
             media=tuple(media[m.media_id] for m in post.facts.media if m.media_id in media) if post else (),
             author_strikes=tuple(s for s in strikes if s.case_id != case_id),
-            reporters=self._reporter_facts(sorted({r.reporter_id for r in first_person}), accounts, now),
+            reporters=self._reporter_facts(first_person_ids, accounts, standings, now),
             accounts=tuple(accounts[a].facts for a in claimants if a in accounts),
             now=now,
         )
@@ -432,12 +483,15 @@ class EvaluationService(CaseWorkflow):
         )
 
     def _reporter_facts(
-        self, reporter_ids: list[str], accounts: dict[str, AccountContext], now: datetime
+        self,
+        reporter_ids: list[str],
+        accounts: dict[str, AccountContext],
+        standings: dict[str, it.Item],
+        now: datetime,
     ) -> tuple[ReporterFacts, ...]:
         """Standing (DSA Art. 23) and track record of the first-person reporters, for what their claim can bear."""
         if not reporter_ids:
             return ()
-        standings = self.repository.reporter_standings(reporter_ids)
         since = it.iso(now - timedelta(days=self.policy.reporter_misuse.window_days))
         facts = []
         for reporter_id in reporter_ids:

@@ -74,6 +74,13 @@ REPORTER_STATUS = {
 }
 
 
+def submitted(report: Report) -> ReportSubmitted:
+    """The evaluation's message, with where the report belongs (its batch read needs no lookup first)."""
+    return ReportSubmitted(
+        report_id=report.report_id, case_id=report.case_id, post_id=report.post_id, reporter_id=report.reporter_id
+    )
+
+
 @dataclass(frozen=True)
 class Submission:
     accepted: ReportAccepted
@@ -194,7 +201,7 @@ class IntakeService:
             raise
         metrics.add_metric(name="ReportsAccepted", unit=MetricUnit.Count, value=1)
         try:
-            self.evaluation_queue.send(ReportSubmitted(report_id=report.report_id))
+            self.evaluation_queue.send(submitted(report))
         except DeliveryFailed as exc:
             # stored is accepted: the scheduled re-review re-queues it when its timer falls due
             logger.warning(
@@ -275,7 +282,7 @@ class IntakeService:
         self.repository.amend_report(report, now + STUCK_REPORT_AFTER)
         metrics.add_metric(name="ReportsAmended", unit=MetricUnit.Count, value=1)
         try:
-            self.evaluation_queue.send(ReportSubmitted(report_id=report.report_id))
+            self.evaluation_queue.send(submitted(report))
         except DeliveryFailed as exc:
             logger.warning(
                 "amended report not queued; re-review will re-queue it", report_id=report.report_id, error=str(exc)
