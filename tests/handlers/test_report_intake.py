@@ -30,7 +30,16 @@ def test_the_sample_event_is_accepted_and_queued(stack: Stack) -> None:
     assert body["status"] == "received"
     assert body["report_id"].startswith("r_") and body["case_id"].startswith("c_")
     messages = stack.receive("EvaluationQueue")
-    assert [json.loads(m["Body"]) for m in messages] == [{"type": "report_submitted", "report_id": body["report_id"]}]
+    # with where the report belongs (the evaluation's first read is one batch): ids only, nothing the reporter wrote
+    assert [json.loads(m["Body"]) for m in messages] == [
+        {
+            "type": "report_submitted",
+            "report_id": body["report_id"],
+            "case_id": body["case_id"],
+            "post_id": "post-1001",
+            "reporter_id": "user-alice",
+        }
+    ]
 
 
 def test_the_reporter_is_the_token_subject_and_a_body_cannot_set_it(stack: Stack) -> None:

@@ -299,8 +299,10 @@ class Decision(Frozen):
     issues_strike: bool = False
     rule_ids: tuple[str, ...] = Field(min_length=1)
     exceptions_considered: tuple[ExceptionCheck, ...] = ()
-    reasons: tuple[str, ...] = Field(min_length=1)
-    statement_of_reasons: str = Field(min_length=1)
+    # the texts: always set by the policy engine; empty only in a case read without its decision's texts item
+    # (a work-queue page from the index), which never writes a decision back (repository/cases.py)
+    reasons: tuple[str, ...] = ()
+    statement_of_reasons: str = ""
     policy_version: str
     automated: bool = True
     review_priority: int | None = None  # 0 = highest; set for needs_review

@@ -291,6 +291,33 @@ def media_from_item(item: Item) -> MediaFacts:
 # ---------------------------------------------------------------- cases
 
 
+def decision_texts_key(case_id: str) -> Item:
+    """A decision's texts, beside the case's status item: `begins_with(SK, "STATUS")` reads both in one query."""
+    return {"PK": f"CASE#{case_id}", "SK": "STATUS#DECISION"}
+
+
+# what the status item leaves to the decision's texts item: the longest parts, which change only with the decision
+DECISION_TEXTS = ("reasons", "statement_of_reasons", "exceptions_considered")
+
+
+def decision_texts(decision: Decision) -> dict[str, Any]:
+    return decision.model_dump(mode="json", include=set(DECISION_TEXTS))
+
+
+def decision_texts_to_item(case: Case) -> Item:
+    """The texts of the case's decision (why, in words: reasons, the statement of reasons, the exceptions weighed).
+    Written in the transaction of a change that sets a decision with other texts; the status item is rewritten by
+    every change (claims, timers, appeals), so it keeps only the decision's head and stays under 1 KB."""
+    assert case.decision is not None
+    return {
+        **decision_texts_key(case.case_id),
+        "type": "case_decision",
+        "case_id": case.case_id,
+        "version": case.version,
+        "texts": packed(json.dumps(decision_texts(case.decision), sort_keys=True)),
+    }
+
+
 def case_to_item(case: Case) -> Item:
     item: Item = {
         **case_key(case.case_id),
@@ -308,7 +335,8 @@ def case_to_item(case: Case) -> Item:
     if case.author_id:
         item["author_id"] = case.author_id
     if case.decision is not None:
-        item["decision"] = packed(case.decision.model_dump_json())
+        # the head only (outcome, enforcement, rules, policy version): the texts live in decision_texts_to_item
+        item["decision"] = packed(case.decision.model_dump_json(exclude=set(DECISION_TEXTS)))
         item["outcome"] = case.decision.outcome.value
     if case.decided_at:
         item["decided_at"] = iso(case.decided_at)
@@ -353,7 +381,18 @@ def case_to_item(case: Case) -> Item:
     return item
 
 
-def case_from_item(item: Item) -> Case:
+def _decision_from_items(item: Item, texts: Item | None) -> Decision | None:
+    """The decision of a status item with its texts item. Without the texts (a queue page read from the index,
+    the winner of a version conflict) its texts are empty; a status item written before the split carries them."""
+    if not item.get("decision"):
+        return None
+    fields = json.loads(unpacked(item["decision"]))
+    if texts is not None and "texts" in texts:
+        fields.update(json.loads(unpacked(texts["texts"])))
+    return Decision.model_validate(fields)
+
+
+def case_from_item(item: Item, texts: Item | None = None) -> Case:
     return Case(
         case_id=item["case_id"],
         post_id=item["post_id"],
@@ -363,7 +402,7 @@ def case_from_item(item: Item) -> Case:
         created_at=parse_time(item["created_at"]),
         updated_at=parse_time(item["updated_at"]),
         author_id=item.get("author_id"),
-        decision=Decision.model_validate_json(unpacked(item["decision"])) if item.get("decision") else None,
+        decision=_decision_from_items(item, texts),
         decided_at=parse_time(item["decided_at"]) if item.get("decided_at") else None,
         decided_by=item.get("decided_by", "system"),
         key_reports=tuple(ReportFacts.model_validate(r) for r in json.loads(unpacked(item.get("key_reports", "[]")))),

@@ -44,17 +44,56 @@ class CaseChange:
     statements: Sequence[PendingStatement] = ()  # owed to the EU Transparency Database (repository/statements.py)
     bank: BankChange | None = None  # bank entries the decision writes or disables (repository/bank.py)
     new_reports: Sequence[tuple[Report, str, it.Item]] = ()  # (report, dedupe digest, response): made by the change
+    # the case as read before the change (None: a new case, or not known): its decision's texts are written only
+    # when they differ from what the stored texts item holds
+    before: Case | None = None
+
+
+def texts_action(table_name: str, change: CaseChange) -> dict[str, Any] | None:
+    """The transaction action that stores the decision's texts, when the change's decision has new ones."""
+    decision = change.case.decision
+    if decision is None:
+        return None
+    stored = change.before.decision if change.before is not None else None
+    if stored is not None and it.decision_texts(stored) == it.decision_texts(decision):
+        return None
+    if not decision.statement_of_reasons:
+        # a case read without its texts (a queue page) must not write its decision back: the texts would be lost
+        raise ValueError("a decision without its texts cannot be stored")
+    return {"Put": {"TableName": table_name, "Item": _av(it.decision_texts_to_item(change.case))}}
+
+
+def cases_of(items: Iterable[it.Item]) -> list[Case]:
+    """The cases among items of a batch read, each status item with its decision's texts item."""
+    statuses: dict[str, it.Item] = {}
+    texts: dict[str, it.Item] = {}
+    for item in items:
+        if item.get("type") == "case":
+            statuses[str(item["case_id"])] = item
+        elif item.get("type") == "case_decision":
+            texts[str(item["case_id"])] = item
+    return [it.case_from_item(item, texts.get(case_id)) for case_id, item in statuses.items()]
 
 
 class CasesRepository(TableAccess):
     def get_case(self, case_id: str, consistent: bool = True) -> Case:
-        item = self._get(it.case_key(case_id), consistent)
-        if item is None:
+        """The status item and its decision's texts (SK STATUS, STATUS#DECISION): one query."""
+        response = self._call(
+            "query",
+            TableName=self.table_name,
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :status)",
+            ExpressionAttributeValues=_av({":pk": f"CASE#{case_id}", ":status": "STATUS"}),
+            ConsistentRead=consistent,
+        )
+        items = {str(i["SK"]): i for i in (_py(i) for i in response.get("Items", []))}
+        if "STATUS" not in items:
             raise NotFound("case not found")
-        return it.case_from_item(item)
+        return it.case_from_item(items["STATUS"], items.get("STATUS#DECISION"))
 
     def get_cases(self, case_ids: Iterable[str]) -> list[Case]:
-        return [it.case_from_item(i) for i in self._batch_get(it.case_key(c) for c in case_ids)]
+        ids = list(case_ids)
+        found = self._batch_get([k for c in ids for k in (it.case_key(c), it.decision_texts_key(c))])
+        return cases_of(found)
 
     def case_events(self, case_id: str) -> list[CaseEvent]:
         events: list[CaseEvent] = []
@@ -100,6 +139,8 @@ class CasesRepository(TableAccess):
                 }
             }
         actions: list[dict[str, Any]] = [status_put]
+        if (texts := texts_action(self.table_name, change)) is not None:
+            actions.append(texts)
         if change.outbox is not None and change.outbox.effects:
             actions.append(outbox_put(self.table_name, change.outbox, change.case.updated_at))
         for event in change.events:

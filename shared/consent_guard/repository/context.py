@@ -11,6 +11,7 @@ from consent_guard.models import items as it
 from consent_guard.models.domain import AccountContext, AccountFacts, Case, MediaFacts, PostContext, Report
 from consent_guard.models.effects import Outbox
 from consent_guard.repository.base import TableAccess, _av
+from consent_guard.repository.cases import cases_of
 from consent_guard.repository.outbox import outbox_put
 
 
@@ -44,21 +45,22 @@ class ContextRepository(TableAccess):
         consistent batch read (an evaluation's reads are two of these and the author's strikes)."""
         found = EvaluationInputs(asked_accounts=set(account_ids), asked_standings=set(standing_ids))
         keys = [it.report_key(report_id)] if report_id else []
-        keys += [it.case_key(case_id)] if case_id else []
+        keys += [it.case_key(case_id), it.decision_texts_key(case_id)] if case_id else []
         keys += [it.post_key(post_id)] if post_id else []
         keys += [it.account_key(a) for a in found.asked_accounts]
         keys += [it.media_key(m) for m in media_ids]
         keys += [it.standing_key(r) for r in found.asked_standings]
         if not keys:
             return found
+        case_items: list[it.Item] = []
         for item in self._batch_get(keys):
             kind = item.get("type")
-            if item["SK"] == "STANDING":
+            if kind in ("case", "case_decision"):
+                case_items.append(item)
+            elif item["SK"] == "STANDING":
                 found.standings[str(item["reporter_id"])] = item
             elif kind == "report":
                 found.report = it.report_from_item(item)
-            elif kind == "case":
-                found.case = it.case_from_item(item)
             elif kind == "post_context":
                 found.post = it.post_context_from_item(item)
             elif kind == "account_context":
@@ -67,6 +69,7 @@ class ContextRepository(TableAccess):
             elif kind == "media_context":
                 media = it.media_from_item(item)
                 found.media[media.media_id] = media
+        found.case = next(iter(cases_of(case_items)), None)
         return found
 
     def put_post_context(self, context: PostContext) -> None:
@@ -117,40 +120,5 @@ class ContextRepository(TableAccess):
         self, case_id: str, post_id: str, account_ids: Iterable[str], media_ids: Iterable[str] = ()
     ) -> tuple[Case | None, PostContext | None, dict[str, AccountContext], dict[str, MediaFacts]]:
         """The case, the post, the accounts and the media an evaluation needs, in one batch read."""
-        keys = [it.case_key(case_id), it.post_key(post_id)]
-        keys += [it.account_key(a) for a in account_ids]
-        keys += [it.media_key(m) for m in media_ids]
-        case: Case | None = None
-        post: PostContext | None = None
-        accounts: dict[str, AccountContext] = {}
-        media: dict[str, MediaFacts] = {}
-        for item in self._batch_get(keys):
-            kind = item.get("type")
-            if kind == "case":
-                case = it.case_from_item(item)
-            elif kind == "post_context":
-                post = it.post_context_from_item(item)
-            elif kind == "account_context":
-                account = it.account_context_from_item(item)
-                accounts[account.facts.account_id] = account
-            elif kind == "media_context":
-                facts = it.media_from_item(item)
-                media[facts.media_id] = facts
-        return case, post, accounts, media
-
-    def load_accounts_and_media(
-        self, account_ids: Iterable[str], media_ids: Iterable[str]
-    ) -> tuple[dict[str, AccountContext], dict[str, MediaFacts]]:
-        keys = [it.account_key(a) for a in account_ids] + [it.media_key(m) for m in media_ids]
-        accounts: dict[str, AccountContext] = {}
-        media: dict[str, MediaFacts] = {}
-        if not keys:
-            return accounts, media
-        for item in self._batch_get(keys):
-            if item.get("type") == "account_context":
-                account = it.account_context_from_item(item)
-                accounts[account.facts.account_id] = account
-            elif item.get("type") == "media_context":
-                facts = it.media_from_item(item)
-                media[facts.media_id] = facts
-        return accounts, media
+        found = self.load_inputs(case_id=case_id, post_id=post_id, account_ids=account_ids, media_ids=media_ids)
+        return found.case, found.post, found.accounts, found.media

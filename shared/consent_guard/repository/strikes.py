@@ -7,7 +7,7 @@ from typing import Any
 from consent_guard.models import items as it
 from consent_guard.models.domain import Strike
 from consent_guard.repository.base import TableAccess, TransactionRejected, _av, _py, _raise_if_case_changed
-from consent_guard.repository.cases import CaseChange
+from consent_guard.repository.cases import CaseChange, texts_action
 from consent_guard.repository.outbox import outbox_put
 
 
@@ -42,6 +42,7 @@ class StrikesRepository(TableAccess):
                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
             },
+            *([texts] if (texts := texts_action(self.table_name, change)) is not None else []),
             *(
                 [outbox_put(self.table_name, change.outbox, change.case.updated_at)]
                 if change.outbox is not None and change.outbox.effects

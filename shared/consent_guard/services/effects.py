@@ -10,6 +10,7 @@ re-review, which announces it again)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -334,6 +335,8 @@ class CaseWorkflow:
         """Store a case change with its outbox in one transaction, then announce the outbox. `before` (the case as
         read) and `notices` (reports taken in) give the change's statistics (services/stats_effects.py)."""
         change = with_stats(change, before, case_outbox_id(change.case), notices)
+        if before is not None and change.before is None:
+            change = replace(change, before=before)  # the decision's texts are rewritten only when they change
         self.repository.save_case_change(change)
         if change.outbox is not None:
             self.announcer.announce(change.outbox.outbox_id)

@@ -570,7 +570,11 @@ class ReReviewService(CaseWorkflow):
             )
         )
         change = CaseChange(
-            case=updated, expected_version=case.version, events=[event], outbox=self.outbox(updated, [notice])
+            case=updated,
+            expected_version=case.version,
+            events=[event],
+            outbox=self.outbox(updated, [notice]),
+            before=case,
         )
         change = with_stats(change, case, case_outbox_id(updated))  # the expiry counted (services/stats_effects.py)
         if not self.repository.expire_strike(change, account_id, timer["DSK"], updated.version):
