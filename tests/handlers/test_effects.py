@@ -428,7 +428,8 @@ def test_an_automated_removal_with_every_hop_failing_once(
 ) -> None:
     stack.post_context()
     stack.account_context("user-bob", contact_email="bob@example.com")
-    faults.fail("SendMessage", times=1, when=_to("EffectsQueue"))  # the announcement from evaluation
+    # the announcement from evaluation (a batch's announcements go out together, in one SendMessageBatch)
+    faults.fail("SendMessageBatch", times=1, when=_to("EffectsQueue"))
     faults.fail("PutEvents", times=1)
     faults.fail("SendMessageBatch", times=1, when=_to("NotificationQueue"))
     with _crash_after_publishing(monkeypatch, times=1):

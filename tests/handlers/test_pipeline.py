@@ -166,6 +166,34 @@ def test_the_evaluation_reads_the_report_and_its_case_in_one_batch_and_checks_th
     assert [n["kind"] for n in stack.inbox("user-bob")] == ["statement_of_reasons"]
 
 
+def test_a_batchs_changes_are_announced_to_the_effects_queue_together(stack: Stack) -> None:
+    stack.post_context()
+    stack.account_context("user-bob", contact_email="bob@example.com")
+    for n in range(10):  # one decides the case, the rest are folded into it, each with its own outbox
+        stack.report(sub=f"user-r{n}")
+    messages = stack.receive("EvaluationQueue", 10)
+    assert len(messages) == 10
+    from consent_guard.messaging import sqs_client
+
+    sends: list[str] = []
+
+    def count(event_name: str, **_: Any) -> None:
+        sends.append(event_name.rsplit(".", 1)[-1])
+
+    sqs_client().meta.events.register("before-call.sqs", count, unique_id="count-sends")
+    try:
+        result = stack.handler("policy_evaluation").lambda_handler(
+            stack.sqs_event("EvaluationQueue", messages), stack.context
+        )
+    finally:
+        sqs_client().meta.events.unregister("before-call.sqs", unique_id="count-sends")
+    assert result == {"batchItemFailures": []}
+    assert sends == ["SendMessageBatch"]  # ten outbox items announced, one call
+    assert stack.depth("EffectsQueue") == 10
+    stack.run_pipeline()
+    assert all(sorted(n["kind"] for n in stack.inbox(f"user-r{n}")) == ["outcome", "receipt"] for n in range(10))
+
+
 def test_a_poison_message_fails_alone_and_the_rest_of_the_batch_is_processed(stack: Stack) -> None:
     stack.post_context()
     reports = [stack.http(SUBMIT, sub=f"user-{i}", headers={"idempotency-key": f"k{i}"})[1] for i in range(4)]

@@ -29,7 +29,9 @@ def evaluation_service() -> EvaluationService:
 @cache
 def matched_media_service() -> MatchedMediaCases:
     settings = evaluation_settings()
-    return MatchedMediaCases(CaseRepository(settings.table_name), QueuePublisher(settings.effects_queue_url))
+    service = MatchedMediaCases(CaseRepository(settings.table_name), QueuePublisher(settings.effects_queue_url))
+    service.announcer = evaluation_service().announcer  # one announcer: a batch's announcements go out together
+    return service
 
 
 def handle_evaluation_message(message_id: str, body: str) -> None:
@@ -42,4 +44,6 @@ def handle_evaluation_message(message_id: str, body: str) -> None:
 
 
 def handle_evaluation_batch(event: Mapping[str, Any]) -> BatchResponse:
-    return process_sqs_batch(event, handle_evaluation_message)
+    # what the batch's changes stored is announced to the effects queue once the batch is done, ten per send
+    with evaluation_service().announcer.batched():
+        return process_sqs_batch(event, handle_evaluation_message)

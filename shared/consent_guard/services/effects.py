@@ -9,7 +9,8 @@ re-review, which announces it again)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -300,13 +301,39 @@ class Announcer:
 
     def __init__(self, effects_queue: QueuePublisher) -> None:
         self.effects_queue = effects_queue
+        self._held: list[str] | None = None  # inside `batched`: the ids announced so far
 
     def announce(self, outbox_id: str) -> None:
+        if self._held is not None:
+            self._held.append(outbox_id)
+            return
         try:
             self.effects_queue.send(OutboxReady(outbox_id=outbox_id))
         except DeliveryFailed as exc:
             metrics.add_metric(name="OutboxAnnounceFailed", unit=MetricUnit.Count, value=1)
             logger.warning("outbox not announced; its timer delivers it", outbox_id=outbox_id, error=str(exc))
+
+    @contextmanager
+    def batched(self) -> Iterator[None]:
+        """Announce what a batch of messages stored when the batch is done, ten per SendMessageBatch: a storm's
+        folded reports cost one send per ten, not one each. The delay is the batch's own; an announcement lost
+        to a crash before the end is a hint lost, and the item's timer announces it again."""
+        if self._held is not None:  # already batching (nested): the outer block sends
+            yield
+            return
+        self._held = []
+        try:
+            yield
+        finally:
+            held, self._held = self._held, None
+            if held:
+                try:
+                    self.effects_queue.send_all([OutboxReady(outbox_id=outbox_id) for outbox_id in held])
+                except DeliveryFailed as exc:
+                    metrics.add_metric(name="OutboxAnnounceFailed", unit=MetricUnit.Count, value=len(held))
+                    logger.warning(
+                        "outbox items not announced; their timers deliver them", count=len(held), error=str(exc)
+                    )
 
 
 class CaseWorkflow:
