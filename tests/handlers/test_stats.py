@@ -69,13 +69,13 @@ def _crashing_once(monkeypatch: pytest.MonkeyPatch, method: str) -> Iterator[lis
     from consent_guard.repository import CaseRepository
 
     crashed = [0]
-    original = getattr(CaseRepository, method)
+    write = getattr(CaseRepository, method)
 
     def crash(self: Any, *args: Any, **kwargs: Any) -> Any:
         if not crashed[0]:
             crashed[0] = 1
             raise RuntimeError("crashed before the write")
-        return original(self, *args, **kwargs)
+        return write(self, *args, **kwargs)
 
     with monkeypatch.context() as patch:
         patch.setattr(CaseRepository, method, crash)
@@ -305,7 +305,8 @@ def test_a_stats_effect_counts_once_with_its_outbox_items_own_write(stack: Stack
     for outbox_id in ("case:c_x:1", "case:c_y:1"):
         effect = stats_effect(outbox_id, [*rows, *stale])
         assert effect is not None
-        client.transact_write_items(TransactItems=[outbox_put(table, Outbox(outbox_id=outbox_id, effects=(effect,)), D1)])
+        outbox = Outbox(outbox_id=outbox_id, effects=(effect,))
+        client.transact_write_items(TransactItems=[outbox_put(table, outbox, D1)])
 
     x = counter_updates(table, [("case:c_x:1:stats", [*rows, *stale])])
     assert len(x) == 1  # one item, its two counters in one ADD; the derived one dropped
