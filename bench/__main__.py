@@ -883,7 +883,8 @@ def details(bench: Bench, priced: cost.CostModel | None, priced_further: cost.Co
         }
     if "stats" in r:
         out["stats"] = {
-            "method": "StatsRepository.add (what EffectsFunction runs per stats effect) on moto in process: 1k events "
+            "method": "counter_updates (the ADDs EffectsFunction puts in an outbox item's removal for its stats "
+            "effect) in a transaction, on moto in process: 1k events "
             "added one by one; the items 100k adds leave, loaded (checked equal to adds at 1k); then paired windows "
             "added to both, write units from the items' sizes before and after (transactional: x2)",
             **r["stats"].summary(),

@@ -1,12 +1,14 @@
 """The statistics' cost per event, after 1 000 and after 100 000 events counted (issue 17).
 
-Two tables on moto (in this process), each filled through the product's own path - `StatsRepository.add`, what the
-effects function runs for a `stats` effect - with the same synthetic stream: a notice (category, source) for every
-event and, for every other one, a decision with its time to decision in the histogram, spread over 30 days and the
-15 categories, so the daily items fill up as they would. Then windows of events are added to both, alternating which
-goes first (paired round by round), and each window's cost per event is measured: DynamoDB calls, write request
-units (from the items' sizes before and after, transactional writes at twice the price; bench/awscalls.py), and
-process time. `stats.cost_ratio_100k_vs_1k` is the write units per event after 100k over after 1k."""
+Two tables on moto (in this process), each filled through the product's own path - `counter_updates`, the ADDs the
+effects function puts in the transaction of an outbox item's removal for its `stats` effect (the removal itself is
+the delivery's own write, priced in the pipeline bench) - with the same synthetic stream: a notice (category,
+source) for every event and, for every other one, a decision with its time to decision in the histogram, spread
+over 30 days and the 15 categories, so the daily items fill up as they would. Then windows of events are added to
+both, alternating which goes first (paired round by round), and each window's cost per event is measured: DynamoDB
+calls, write request units (from the items' sizes before and after, transactional writes at twice the price;
+bench/awscalls.py), and process time. `stats.cost_ratio_100k_vs_1k` is the write units per event after 100k over
+after 1k."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from typing import Any
 
 from bench.awscalls import CapacityMeter, Recorder, TableShape
 from consent_guard.models.domain import Category
+from consent_guard.repository.stats import counter_updates
 from consent_guard.services.stats_effects import _Rows
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
@@ -42,8 +45,7 @@ def event_rows(n: int, rng: random.Random) -> list[tuple[str, str, int]]:
             rows.add(at, "decisions", attr)
         rows.add(at, "decisions", f"category:{category}")
         seconds = 10 ** rng.uniform(0, 6)  # 1 s to 11 days
-        rows.duration(at, f"ttd|{category}|{mode}", seconds)
-        rows.duration(at, f"ttd|all|{mode}", seconds)
+        rows.duration(at, f"ttd|{category}|{mode}", seconds)  # the all-categories one is their sum, when read
     return rows.rows()
 
 
@@ -116,18 +118,16 @@ class StatsCost:
 
 class _Table:
     def __init__(self, session: Any, name: str, recorder: Recorder) -> None:
-        from consent_guard.repository.stats import StatsRepository
-
         self.client = session.client("dynamodb")
         self.name = name
-        self.repository = StatsRepository(name, self.client)
         self.recorder = recorder
         self.rng = random.Random(17)  # noqa: S311 - a reproducible synthetic stream, the same for every table
         self.n = 0
 
     def add(self, count: int) -> None:
         for _ in range(count):
-            self.repository.add(f"bench:{self.n}:stats", event_rows(self.n, self.rng), START)
+            effect = (f"bench:{self.n}:stats", event_rows(self.n, self.rng))
+            self.client.transact_write_items(TransactItems=counter_updates(self.name, [effect]))
             self.n += 1
 
     def load(self, count: int) -> None:

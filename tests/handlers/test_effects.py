@@ -85,11 +85,11 @@ def _crash_after_publishing(monkeypatch: pytest.MonkeyPatch, times: int = 1) -> 
     left = [times]
     original = CaseRepository.complete_outbox
 
-    def crash(self: CaseRepository, outbox_id: str, step: int) -> bool:
+    def crash(self: CaseRepository, *args: Any, **kwargs: Any) -> bool:
         if left[0] > 0:
             left[0] -= 1
             raise RuntimeError("crashed before marking")
-        return original(self, outbox_id, step)
+        return original(self, *args, **kwargs)
 
     monkeypatch.setattr(CaseRepository, "complete_outbox", crash)
     yield
@@ -567,3 +567,147 @@ def test_a_outbox_key_shape() -> None:
 
     assert outbox_key("case:c_x:3") == {"PK": "OUTBOX#case:c_x:3", "SK": "OUTBOX"}
     assert it.due_kind(it.due_attributes("outbox", "OUTBOX#case:c_x:3", T0)["DSK"]) == "outbox"
+
+
+# ---------------------------------------------------------------- the counters: once, with the item's own write
+
+
+def _counted(stack: Stack, group: str = "decisions", attr: str = "total") -> int:
+    """A counter summed over every day and shard, as stored (the statistics items of services/stats_effects.py)."""
+    items = stack.table().scan()["Items"]
+    return sum(int(i.get(attr, 0)) for i in items if str(i["PK"]).startswith("STATS#") and i["SK"].endswith(group))
+
+
+@contextmanager
+def _dying_around(monkeypatch: pytest.MonkeyPatch, method: str, after: bool, times: int = 1) -> Iterator[list[int]]:
+    """The effects function dies just before (or just after) the outbox item's write `method` - the write whose
+    transaction carries the counters - `times` times."""
+    died = [0]
+    original = getattr(CaseRepository, method)
+
+    def dying(self: CaseRepository, *args: Any, **kwargs: Any) -> Any:
+        if died[0] >= times:
+            return original(self, *args, **kwargs)
+        died[0] += 1
+        if after:
+            original(self, *args, **kwargs)
+        raise RuntimeError(f"died {'after' if after else 'before'} {method}")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(CaseRepository, method, dying)
+        yield died
+
+
+@pytest.mark.parametrize("after", [False, True], ids=["before", "after"])
+def test_a_death_around_the_counted_removal_delivers_everything_and_counts_once(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch, after: bool
+) -> None:
+    """Before: the retry sends again (same ids) and the removal adds the counters. After: the transaction committed
+    (item gone, counters added), the retry finds nothing to do."""
+    case_id = _in_review(stack, reporters=2)
+    assert _counted(stack) == 0 and _counted(stack, "notices") == 2
+    with _dying_around(monkeypatch, "complete_outbox", after=after, times=2) as died:
+        _decide(stack, case_id)
+        _drain(stack)
+    assert died[0] == (1 if after else 2)  # after: the retry found the item gone, no write to die around
+    _once_in_effect(stack.enforcement_events(), ["content.hide", "account.lock"])
+    assert _kinds_to(stack, "user-dave-1") == ["outcome", "receipt"]
+    assert _kinds_to(stack, "user-bob") == ["statement_of_reasons"]
+    assert _outboxes(stack) == []
+    assert _counted(stack) == 1 and _counted(stack, "notices") == 2
+    assert _counted(stack, "decisions", "outcome:remove:human") == 1
+
+
+def test_a_stale_deliverer_adds_nothing(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two deliveries of one item at once (a duplicate message): the one whose step moved under it writes nothing -
+    no counter twice, the item is not resurrected."""
+    case_id = _in_review(stack)
+    repository = CaseRepository(stack.resources.tables["ConsentGuardTable"])
+    _decide(stack, case_id)
+    outbox_id = str(_outboxes(stack)[0]["outbox_id"])
+    stale = repository.get_outbox(outbox_id)
+    _drain(stack)  # the first delivery: done, counted, gone
+    assert _outboxes(stack) == [] and _counted(stack) == 1
+
+    from consent_guard.consumers.effects import effect_delivery
+
+    with monkeypatch.context() as patch:
+        patch.setattr(CaseRepository, "get_outbox", lambda self, _: stale)  # read before the first one finished
+        assert effect_delivery().deliver(outbox_id) == "raced"
+    assert _counted(stack) == 1 and _outboxes(stack) == []
+
+
+def test_a_storm_counts_its_decision_once_with_its_first_page_through_crashes(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The paged case: decided once, counted once - with the first page's advance, not after the last page -
+    though deliverers die before and after advances and before the final removal."""
+    from consent_guard.services import delivery
+
+    monkeypatch.setattr(delivery, "FAN_OUT_PAGE", 3)
+    case_id = _in_review(stack, reporters=10)
+    _decide(stack, case_id)
+    with _dying_around(monkeypatch, "advance_outbox", after=False):
+        stack.deliver("EffectsQueue", "effects")  # the single effects go out, the first page dies before its advance
+    assert _counted(stack) == 0  # nothing recorded yet: nothing counted
+    with _dying_around(monkeypatch, "advance_outbox", after=True):
+        stack.deliver("EffectsQueue", "effects", rounds=1)  # the retry: the page again, its advance, then dies
+    (item,) = _outboxes(stack)
+    assert item["counted"] == 1 and _counted(stack) == 1  # counted with the first page: the rest still to go
+    with _dying_around(monkeypatch, "complete_outbox", after=False):
+        _drain(stack, rounds=30)
+    for i in range(10):
+        assert _kinds_to(stack, f"user-dave-{i}") == ["outcome", "receipt"], i
+    _once_in_effect(stack.enforcement_events(), ["content.hide", "account.lock"])
+    assert _outboxes(stack) == [] and _counted(stack) == 1 and _counted(stack, "notices") == 10
+
+
+def test_an_item_held_back_by_a_poison_effect_counts_its_change_once(stack: Stack) -> None:
+    """The poison effect keeps the item (and its timer) for a fix; the change's counters are added once, at the
+    first attempt, not again at every retry nor when the fixed item is finally removed."""
+    import json
+
+    case_id = _in_review(stack)
+    table = stack.table()
+    _decide(stack, case_id)
+    (item,) = _outboxes(stack)
+    effects = json.loads(it.unpacked(item["effects"]))
+    bad = {"kind": "enforcement", "effect_id": "bad", "payload": {"action": "content.hide"}}
+    table.update_item(
+        Key={"PK": item["PK"], "SK": "OUTBOX"},
+        UpdateExpression="SET effects = :e",
+        ExpressionAttributeValues={":e": it.packed(json.dumps([bad, *effects]))},
+    )
+    for _ in range(3):
+        stack.deliver("EffectsQueue", "effects", rounds=1)
+    (held,) = _outboxes(stack)
+    assert held["counted"] == 1 and _counted(stack) == 1
+    table.update_item(  # the fix
+        Key={"PK": item["PK"], "SK": "OUTBOX"},
+        UpdateExpression="SET effects = :e",
+        ExpressionAttributeValues={":e": it.packed(json.dumps(effects))},
+    )
+    _drain(stack)
+    assert _outboxes(stack) == [] and _counted(stack) == 1
+    _once_in_effect(stack.enforcement_events(), ["content.hide", "account.lock"])
+
+
+def test_a_folded_report_counts_its_notice_once_though_its_removal_dies(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The embedded outbox of a report folded into a decided case: its notice is counted in the transaction that
+    removes the outbox from the report item."""
+    stack.post_context()
+    stack.report()
+    _drain(stack)
+    assert _counted(stack, "notices") == 1
+    for after in (False, True):
+        sub = f"user-carl-{int(after)}"
+        with _dying_around(monkeypatch, "complete_outbox", after=after, times=1) as died:
+            stack.report(sub=sub, category="contact_information", relationship="other")
+            _drain(stack)
+        assert died[0] == 1
+        assert _kinds_to(stack, sub).count("receipt") == 1
+    assert _counted(stack, "notices") == 3
+    reports = [i for i in stack.table().scan()["Items"] if i.get("type") == "report"]
+    assert len(reports) == 3 and not [r for r in reports if "effects" in r or "counted" in r]

@@ -8,6 +8,8 @@ import copy
 import csv
 import io
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -60,6 +62,27 @@ def _report_other(stack: Stack, sub: str, post_id: str, trusted: bool = False) -
     return accepted
 
 
+@contextmanager
+def _crashing_once(monkeypatch: pytest.MonkeyPatch, method: str) -> Iterator[list[int]]:
+    """The effects function dies when it is about to make the outbox item's write (`method` of CaseRepository) -
+    the write that carries the item's counters: the retry repeats the sends and adds the counters once."""
+    from consent_guard.repository import CaseRepository
+
+    crashed = [0]
+    write = getattr(CaseRepository, method)
+
+    def crash(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if not crashed[0]:
+            crashed[0] = 1
+            raise RuntimeError("crashed before the write")
+        return write(self, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(CaseRepository, method, crash)
+        yield crashed
+    assert crashed[0] == 1
+
+
 def _strikes(stack: Stack) -> int:
     return len([i for i in stack.table().scan()["Items"] if str(i["SK"]).startswith("STRIKE#")])
 
@@ -68,7 +91,7 @@ def _outbox_items(stack: Stack, case_id: str) -> list[dict[str, Any]]:
     return [i for i in stack.table().scan()["Items"] if str(i["PK"]).startswith(f"OUTBOX#case:{case_id}:")]
 
 
-def test_a_known_story_gives_exactly_the_expected_figures(stack: Stack) -> None:
+def test_a_known_story_gives_exactly_the_expected_figures(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
     # --- day 1: three automated removals (private media, the person concerned), decided 60, 120, 600 s after notice
     automated_delays = [60.0, 120.0, 600.0]
     auto_cases = []
@@ -95,6 +118,8 @@ def test_a_known_story_gives_exactly_the_expected_figures(stack: Stack) -> None:
             if i == 1:
                 kept = _outbox_items(stack, case_id)  # what the decision owes, before it is delivered
                 assert len(kept) == 1 and '"kind":"stats"' in unpacked(kept[0]["effects"])
+                with _crashing_once(monkeypatch, "complete_outbox"):  # after its sends, before its counted removal
+                    stack.run_pipeline()
             stack.run_pipeline()
         human_times.append(hours * 3600.0)
     # --- day 1: one reporter's manifestly unfounded notices (three posts; another person reported the first too)
@@ -118,9 +143,9 @@ def test_a_known_story_gives_exactly_the_expected_figures(stack: Stack) -> None:
         _report_other(stack, "user-p0", "post-p0")
         _report_other(stack, "user-flagger", "post-f0", trusted=True)
         stack.run_pipeline()
-    # --- the redelivery: the decision's outbox item comes back (a crash after the ADDs, before it was deleted)
+    # --- the redelivery: the decision's announcement comes back after its item was delivered (counted and gone)
     with _at(D1 + timedelta(hours=8)):
-        stack.table().put_item(Item=kept[0])
+        assert not _outbox_items(stack, human_cases[1]["case_id"])
         stack.session.client("sqs").send_message(
             QueueUrl=stack.resources.queues["EffectsQueue"],
             MessageBody=json.dumps({"type": "outbox_ready", "outbox_id": kept[0]["outbox_id"]}),
@@ -264,16 +289,40 @@ def test_bad_from_to_and_group_by_are_field_errors_and_only_admins_see_stats(sta
     assert status in (403, 422)  # a bad query is refused either way; nothing about the figures is answered
 
 
-def test_a_redelivered_stats_effect_never_counts_twice(stack: Stack) -> None:
-    from consent_guard.repository.stats import StatsRepository
+def test_a_stats_effect_counts_once_with_its_outbox_items_own_write(stack: Stack) -> None:
+    """The counters' exactly-once guard is the outbox item's step: their ADDs go in the transaction of its
+    conditional removal (or advance), so a redelivery or a stale deliverer (the step moved) adds nothing."""
+    from consent_guard.models.effects import Outbox
+    from consent_guard.repository import CaseRepository
+    from consent_guard.repository.outbox import outbox_put
+    from consent_guard.repository.stats import StatsRepository, counter_updates
+    from consent_guard.services.stats_effects import stats_effect
 
-    repository = StatsRepository(stack.resources.tables["ConsentGuardTable"], stack.session.client("dynamodb"))
+    table, client = stack.resources.tables["ConsentGuardTable"], stack.session.client("dynamodb")
+    repository = CaseRepository(table, client)
     rows = [("D#2026-11-02#notices", "total", 1), ("D#2026-11-02#notices", "category:private_media", 1)]
-    assert repository.add("case:c_x:1:stats", rows, D1) is True
-    assert repository.add("case:c_x:1:stats", rows, D1) is False
-    assert repository.add("case:c_y:1:stats", rows, D1) is True
-    day = repository.daily(D1.date(), D1.date())
-    assert day["2026-11-02"]["notices"] == {"total": 2, "category:private_media": 2}
+    stale = [("D#2026-11-02#ttd|all|human", "b3", 1)]  # a derived item, in an item stored by an earlier release
+    for outbox_id in ("case:c_x:1", "case:c_y:1"):
+        effect = stats_effect(outbox_id, [*rows, *stale])
+        assert effect is not None
+        outbox = Outbox(outbox_id=outbox_id, effects=(effect,))
+        client.transact_write_items(TransactItems=[outbox_put(table, outbox, D1)])
+
+    x = counter_updates(table, [("case:c_x:1:stats", [*rows, *stale])])
+    assert len(x) == 1  # one item, its two counters in one ADD; the derived one dropped
+    assert repository.complete_outbox("case:c_x:1", 0, x) is True
+    assert repository.complete_outbox("case:c_x:1", 0, x) is False  # redelivered: the item is gone, nothing added
+
+    y = counter_updates(table, [("case:c_y:1:stats", rows)])
+    assert repository.mark_counted("case:c_y:1", 0, y) is True  # held back by a poison effect: counted on its own
+    assert repository.complete_outbox("case:c_y:1", 0, y) is False  # a deliverer that read step 0: nothing added
+    kept = repository.get_outbox("case:c_y:1")
+    assert kept is not None and kept.counted and kept.step == 1
+    assert repository.complete_outbox("case:c_y:1", 1) is True  # the fixed item's removal adds nothing more
+
+    day = StatsRepository(table, client).daily(D1.date(), D1.date())
+    assert day["2026-11-02"] == {"notices": {"total": 2, "category:private_media": 2}}
+    assert not [i for i in stack.table().scan()["Items"] if str(i["PK"]).startswith("STATSFX#")]  # no markers
 
 
 @pytest.mark.usefixtures("removed")  # a moderator removed intimate media: its photo is banked

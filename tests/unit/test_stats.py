@@ -7,6 +7,7 @@ import csv
 import io
 from datetime import UTC, date, datetime
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -116,3 +117,45 @@ def test_the_csv_quotes_what_needs_quoting() -> None:
     assert '"notices.by_category.a,""b"""' in text
     rows = list(csv.reader(io.StringIO(text, newline="")))
     assert ["total", "2026-11-01", "2026-11-30", 'notices.by_category.a,"b"', "2"] in rows
+
+
+def test_counter_updates_sum_per_item_and_drop_what_the_reader_derives() -> None:
+    from consent_guard.ids import shard_of
+    from consent_guard.repository.stats import MAX_COUNTER_ITEMS, STATS_SHARDS, counter_updates
+
+    rows = [
+        ("D#2026-11-02#notices", "total", 1),
+        ("D#2026-11-02#notices", "total", 2),
+        ("D#2026-11-02#notices", "source:person", 0),  # nothing to add: left out
+        ("D#2026-11-02#ttd|all|human", "b3", 1),  # derived by the reader (the categories' sum): not written
+        ("D#2026-11-02#ttd|private_media|human", "b3", 1),
+    ]
+    actions = counter_updates("t", [("e:1:stats", rows)])
+    shard = shard_of("e:1:stats", STATS_SHARDS)
+    keys = [(a["Update"]["Key"]["PK"]["S"], a["Update"]["Key"]["SK"]["S"]) for a in actions]
+    assert keys == [
+        (f"STATS#{shard}", "D#2026-11-02#notices"),
+        (f"STATS#{shard}", "D#2026-11-02#ttd|private_media|human"),
+    ]
+    notices = actions[0]["Update"]
+    assert notices["ExpressionAttributeNames"] == {"#type": "type", "#a0": "total"}
+    assert notices["ExpressionAttributeValues"][":v0"] == {"N": "3"}
+    many = [(f"D#2026-11-{d:02d}#g{g}", "total", 1) for d in range(1, 21) for g in range(5)]
+    with pytest.raises(ValueError, match=f"at most {MAX_COUNTER_ITEMS}"):
+        counter_updates("t", [("e:2:stats", many)])  # more than one transaction holds
+
+
+def test_the_all_categories_histogram_is_the_sum_of_the_categories() -> None:
+    from consent_guard.services.stats import period_figures
+
+    day = date(2026, 11, 2)
+    groups = {
+        "ttd|private_media|human": {"b3": 2, "b10": 1},
+        "ttd|contact_information|human": {"b3": 1},
+        "ttd|contact_information|automated": {"b0": 4},
+        "ttd|all|human": {"b99": 50},  # stored by an earlier release: never read as such
+    }
+    times = period_figures("2026-11-02", day, day, groups).time_to_decision
+    assert list(times) == ["all", "contact_information", "private_media"]
+    assert times["all"].human.count == 4 and times["all"].automated.count == 4
+    assert times["all"].human.median_seconds == times["private_media"].human.median_seconds

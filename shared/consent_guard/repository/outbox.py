@@ -7,6 +7,7 @@ keeps failing, the scheduled re-review finds it and announces it again, so no co
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from consent_guard.models import items as it
 from consent_guard.models.effects import Effect, Outbox
-from consent_guard.repository.base import TableAccess, _av, _code
+from consent_guard.repository.base import TableAccess, TransactionRejected, _av, _code
 
 OUTBOX_TIMER = "outbox"
 # the timer fires only when the announced delivery did not finish in this time (the happy path deletes the item)
@@ -52,6 +53,7 @@ class OutboxItem:
     cursor: dict[str, Any] | None  # the paged effect at `index`: where its next page starts
     step: int  # bumped by every advance: a conditional write token (two deliverers never both advance)
     created_at: str
+    counted: bool = False  # its statistics were added (with an advance before the item's removal)
 
 
 def outbox_item(outbox: Outbox, now: datetime) -> it.Item:
@@ -92,13 +94,22 @@ class OutboxRepository(TableAccess):
             cursor=json.loads(item["cursor"]) if item.get("cursor") else None,
             step=int(item.get("step", 0)),
             created_at=str(item.get("created_at", "")),
+            counted=bool(item.get("counted")),
         )
 
     def advance_outbox(
-        self, outbox_id: str, step: int, index: int, cursor: dict[str, Any] | None, now: datetime
+        self,
+        outbox_id: str,
+        step: int,
+        index: int,
+        cursor: dict[str, Any] | None,
+        now: datetime,
+        counters: Sequence[dict[str, Any]] = (),
     ) -> bool:
         """Record progress (effects before `index` delivered, the next page at `cursor`) if no one else advanced
-        it since `step` was read; the timer moves on, so the safety net does not fire while a fan-out runs."""
+        it since `step` was read; the timer moves on, so the safety net does not fire while a fan-out runs.
+        `counters` (repository/stats.counter_updates) go in the same transaction and the item is marked `counted`:
+        they are added with this step, once."""
         key = outbox_key(outbox_id)
         due = it.due_attributes(OUTBOX_TIMER, key["PK"], now + OUTBOX_GRACE)
         values: dict[str, Any] = {
@@ -109,49 +120,79 @@ class OutboxRepository(TableAccess):
             ":dsk": due["DSK"],
         }
         update = "SET step = :next, idx = :idx, DPK = :dpk, DSK = :dsk"
+        if counters:
+            update += ", counted = :counted"
+            values[":counted"] = 1
         if cursor is None:
             update += " REMOVE #c"
         else:
             update += ", #c = :cursor"
             values[":cursor"] = json.dumps(cursor, separators=(",", ":"))
-        try:
-            self._call(
-                "update_item",
-                TableName=self.table_name,
-                Key=_av(key),
-                UpdateExpression=update,
-                ConditionExpression="step = :step",
-                ExpressionAttributeNames={"#c": "cursor"},
-                ExpressionAttributeValues=_av(values),
-            )
-        except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return self._write_step(
+            {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": _av(key),
+                    "UpdateExpression": update,
+                    "ConditionExpression": "step = :step",
+                    "ExpressionAttributeNames": {"#c": "cursor"},
+                    "ExpressionAttributeValues": _av(values),
+                }
+            },
+            counters,
+        )
 
-    def complete_outbox(self, outbox_id: str, step: int) -> bool:
+    def mark_counted(self, outbox_id: str, step: int, counters: Sequence[dict[str, Any]]) -> bool:
+        """Add `counters` with a step that records nothing else (an item held back by a poison effect still counts
+        its change once): the item is marked `counted` and its step moves on."""
+        return self._write_step(
+            {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": _av(outbox_key(outbox_id)),
+                    "UpdateExpression": "SET step = :next, counted = :counted",
+                    "ConditionExpression": "step = :step",
+                    "ExpressionAttributeValues": _av({":step": step, ":next": step + 1, ":counted": 1}),
+                }
+            },
+            counters,
+        )
+
+    def complete_outbox(self, outbox_id: str, step: int, counters: Sequence[dict[str, Any]] = ()) -> bool:
         """Every effect went out: the item (and its timer) goes - or, on an item that carries its own outbox, the
-        outbox's attributes. False when another delivery got there first."""
+        outbox's attributes - with `counters` in the same transaction. False when another delivery got there
+        first (nothing is added then)."""
+        key = _av(outbox_key(outbox_id))
+        condition = {"ConditionExpression": "step = :step", "ExpressionAttributeValues": _av({":step": step})}
+        if outbox_id.startswith(EMBEDDED):
+            action = {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": key,
+                    "UpdateExpression": "REMOVE effects, idx, step, #c, DPK, DSK, counted",
+                    "ExpressionAttributeNames": {"#c": "cursor"},
+                    **condition,
+                }
+            }
+        else:
+            action = {"Delete": {"TableName": self.table_name, "Key": key, **condition}}
+        return self._write_step(action, counters)
+
+    def _write_step(self, action: dict[str, Any], counters: Sequence[dict[str, Any]]) -> bool:
+        """One conditional write of the item's step: alone, or first in a transaction with the counters' ADDs
+        (then they are added if and only if the step is written). False when the step had moved."""
+        if counters:
+            try:
+                self._transact([action, *counters])
+            except TransactionRejected as rejected:
+                if rejected.codes and rejected.codes[0] == "ConditionalCheckFailed":
+                    return False
+                raise
+            return True
+        ((kind, params),) = action.items()
+        operation = {"Update": "update_item", "Delete": "delete_item"}[kind]
         try:
-            if outbox_id.startswith(EMBEDDED):
-                self._call(
-                    "update_item",
-                    TableName=self.table_name,
-                    Key=_av(outbox_key(outbox_id)),
-                    UpdateExpression="REMOVE effects, idx, step, #c, DPK, DSK",
-                    ConditionExpression="step = :step",
-                    ExpressionAttributeNames={"#c": "cursor"},
-                    ExpressionAttributeValues=_av({":step": step}),
-                )
-                return True
-            self._call(
-                "delete_item",
-                TableName=self.table_name,
-                Key=_av(outbox_key(outbox_id)),
-                ConditionExpression="step = :step",
-                ExpressionAttributeValues=_av({":step": step}),
-            )
+            self._call(operation, **params)
         except ClientError as exc:
             if _code(exc) == "ConditionalCheckFailedException":
                 return False

@@ -6,7 +6,9 @@ effect (a fan-out to every reporter of a case) sends one bounded page per step a
 records where the next page starts (a conditional write on its step counter, so two deliverers never both move
 it) and the effects queue is told again. A crash anywhere repeats at most the step in progress, with the same ids:
 notifications are recorded once by their id, the platform drops an event id it has seen. Once every effect went
-out, the item is deleted (conditionally), and with it its safety-net timer."""
+out, the item is deleted (conditionally), and with it its safety-net timer. The item's statistics are added in the
+transaction of that conditional write (or of the first page's advance): the item's own step is their exactly-once
+guard, so no marker item and no separate write."""
 
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ from consent_guard.models.messages import EvaluationMessage, NotificationRequest
 from consent_guard.observability import MetricUnit, logger, metrics
 from consent_guard.policy import Policy, load_policy
 from consent_guard.repository import CaseRepository
-from consent_guard.repository.stats import StatsRepository
+from consent_guard.repository.stats import Row, counter_updates
 from consent_guard.services.standing import count_unfounded
 from consent_guard.services.stats_effects import utc_day
 
@@ -76,8 +78,7 @@ class EffectDelivery:
             EffectKind.EVALUATE: Handler(self._evaluate),
             EffectKind.NOTIFY_REPORTERS: Handler(self._notify_reporters, paged=True),
             EffectKind.COUNT_UNFOUNDED: Handler(self._count_unfounded, paged=True),
-            EffectKind.STATS: Handler(self._stats),
-        }
+        }  # `stats` effects are added with the item's own write (deliver), not sent
         assert {k for k, h in self.handlers.items() if h.paged} == PAGED_KINDS
 
     # ------------------------------------------------------------ one outbox item
@@ -85,7 +86,11 @@ class EffectDelivery:
     def deliver(self, outbox_id: str) -> str:
         """Deliver what is left of an outbox item, or one page of it. Returns what happened: `gone` (delivered
         before), `done`, `handed_on` (a page went out, the rest is announced), `raced` (another deliverer moved it
-        first: it carries on). Raises on a failure (the message is retried) and PoisonEffect."""
+        first: it carries on). Raises on a failure (the message is retried) and PoisonEffect.
+
+        The item's statistics (`stats` effects) are not sent anywhere: their ADDs go in the transaction of the
+        item's next conditional write - its removal, the advance past a fan-out's first page, or (held back by a
+        poison effect) a step of their own - so they are added exactly when that step is written, once."""
         item = self.repository.get_outbox(outbox_id)
         if item is None:
             metrics.add_metric(name="OutboxAlreadyDelivered", unit=MetricUnit.Count, value=1)
@@ -93,8 +98,17 @@ class EffectDelivery:
             return "gone"
         effects, index, cursor = item.effects, item.index, item.cursor
         poisoned: list[Effect] = []
+        counted: list[tuple[str, list[Row]]] = []  # the stats effects met, to add with the next write of the item
         while index < len(effects):
             effect = effects[index]
+            if effect.kind == EffectKind.STATS:
+                if not item.counted:
+                    try:
+                        counted.append((effect.effect_id, self._stats_rows(effect)))
+                    except (KeyError, TypeError, ValueError):
+                        poisoned.append(effect)
+                index += 1
+                continue
             handler = self.handlers.get(effect.kind)
             if handler is None:
                 poisoned.append(effect)
@@ -110,8 +124,10 @@ class EffectDelivery:
                 if following is not None:
                     if poisoned:
                         break  # the poisoned ones are reported below; the page's progress is not recorded
-                    if not self.repository.advance_outbox(outbox_id, item.step, index, following, self.clock()):
+                    now, counters = self.clock(), self._counters(counted)
+                    if not self.repository.advance_outbox(outbox_id, item.step, index, following, now, counters):
                         return "raced"
+                    self._counted(counted)
                     # raised if it fails: the message is retried and resumes from the progress just recorded
                     self.effects_queue.send(OutboxReady(outbox_id=outbox_id))
                     metrics.add_metric(name="FanOutPages", unit=MetricUnit.Count, value=1)
@@ -134,12 +150,23 @@ class EffectDelivery:
                 effect_ids=[e.effect_id for e in poisoned],
                 kinds=sorted({e.kind.value for e in poisoned}),
             )
+            if counted and self.repository.mark_counted(outbox_id, item.step, self._counters(counted)):
+                self._counted(counted)
             raise PoisonEffect(outbox_id)
-        if not self.repository.complete_outbox(outbox_id, item.step):
+        if not self.repository.complete_outbox(outbox_id, item.step, self._counters(counted)):
             return "raced"
+        self._counted(counted)
         metrics.add_metric(name="OutboxDelivered", unit=MetricUnit.Count, value=1)
         logger.info("outbox delivered", outbox_id=outbox_id, effects=len(effects))
         return "done"
+
+    def _counters(self, counted: Sequence[tuple[str, Sequence[Row]]]) -> list[dict[str, Any]]:
+        return counter_updates(self.repository.table_name, counted) if counted else []
+
+    @staticmethod
+    def _counted(counted: Sequence[tuple[str, Sequence[Row]]]) -> None:
+        if counted:
+            metrics.add_metric(name="StatsCounted", unit=MetricUnit.Count, value=len(counted))
 
     @staticmethod
     def _one_by_one(handler: Handler, group: Sequence[Effect]) -> list[Effect]:
@@ -191,19 +218,16 @@ class EffectDelivery:
         metrics.add_metric(name="FanOutNotifications", unit=MetricUnit.Count, value=len(requests))
         return following
 
-    def _stats(self, effects: Sequence[Effect], _: Cursor | None) -> None:
-        """Transparency counters, each effect added once (repository/stats.py); a manifestly unfounded decision
-        counts the notices its case received."""
-        stats = StatsRepository(self.repository.table_name, self.repository.client)
-        for effect in effects:
-            rows = [(str(item), str(attr), int(n)) for item, attr, n in effect.payload["rows"]]
-            case_id = effect.payload.get("unfounded_case")
-            if case_id is not None:
-                day = utc_day(self.clock()) if not rows else rows[0][0].split("#")[1]
-                count = self.repository.report_counts([str(case_id)]).get(str(case_id), 0)
-                rows.append((f"D#{day}#notices", "manifestly_unfounded", count))
-            if not stats.add(effect.effect_id, rows, self.clock()):
-                metrics.add_metric(name="StatsAlreadyCounted", unit=MetricUnit.Count, value=1)
+    def _stats_rows(self, effect: Effect) -> list[Row]:
+        """A `stats` effect's rows (item, attribute, count); a manifestly unfounded decision counts the notices its
+        case received (read now: the count is the case's, not the effect's)."""
+        rows: list[Row] = [(str(item), str(attr), int(n)) for item, attr, n in effect.payload["rows"]]
+        case_id = effect.payload.get("unfounded_case")
+        if case_id is not None:
+            day = utc_day(self.clock()) if not rows else rows[0][0].split("#")[1]
+            count = self.repository.report_counts([str(case_id)]).get(str(case_id), 0)
+            rows.append((f"D#{day}#notices", "manifestly_unfounded", count))
+        return rows
 
     def _count_unfounded(self, effects: Sequence[Effect], cursor: Cursor | None) -> Cursor | None:
         (effect,) = effects

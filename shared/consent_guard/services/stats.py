@@ -80,11 +80,18 @@ def period_figures(period: str, first: date, last: date, groups: Mapping[str, Ma
 
     notices, decisions, enforcement, appeals = g("notices"), g("decisions"), g("enforcement"), g("appeals")
     times: dict[str, ModeDurations] = {}
+    every: dict[str, Counter[int]] = {}  # mode -> the all-categories histogram: the sum of the categories'
     for name in sorted(groups):
-        if name.startswith("ttd|"):
+        if name.startswith("ttd|") and not name.startswith("ttd|all|"):
             _, category, mode = name.split("|")
+            histogram = hist(name)
+            every.setdefault(mode, Counter()).update(histogram)
             current = times.get(category, ModeDurations())
-            times[category] = current.model_copy(update={mode: _durations(hist(name))})
+            times[category] = current.model_copy(update={mode: _durations(histogram)})
+    for mode, histogram in sorted(every.items()):
+        current = times.get("all", ModeDurations())
+        times["all"] = current.model_copy(update={mode: _durations(histogram)})
+    times = dict(sorted(times.items()))
     automated = decisions.get("mode:automated", 0)
     return PeriodFigures(
         period=period,

@@ -5,9 +5,9 @@ case API, so the functions that change cases do not import the report's models.
 
 A change's figures are derived here, purely, from the change itself (its events, strikes, the case before and
 after) as one `stats` effect stored in the change's outbox item - no extra item in the change's transaction. The
-effects function adds them once (repository/stats.py: a marker keyed by the effect id in the same transaction as
-the ADDs), so a redelivered effect never counts twice. The effect carries day, dimension and count only: categories,
-outcomes and measures, never an account, a reporter or a text.
+effects function adds them once: the ADDs go in the transaction of the outbox item's own conditional removal (or
+advance), so a redelivered item never counts twice (repository/stats.py, services/delivery.py). The effect carries
+day, dimension and count only: categories, outcomes and measures, never an account, a reporter or a text.
 
 Medians and p90 come from a fixed log-bucket histogram: bucket i >= 1 holds [2^((i-1)/4), 2^(i/4)) seconds and is
 read as its geometric middle, so an estimate is within 2^(1/8) - 1 (9.05 %) of the exact nearest-rank value (below
@@ -154,8 +154,7 @@ def _decision(rows: _Rows, case: Case, mode: str, at: datetime) -> None:
         rows.add(at, "decisions", "hash_match")
     noticed = min([case.created_at, *(r.submitted_at for r in case.key_reports)])
     seconds = (at - noticed).total_seconds()
-    rows.duration(at, f"ttd|{category}|{mode}", seconds)
-    rows.duration(at, f"ttd|all|{mode}", seconds)
+    rows.duration(at, f"ttd|{category}|{mode}", seconds)  # all categories together: their sum, when read
 
 
 def change_rows(change: CaseChange, before: Case | None, notices: Iterable[Report] = ()) -> list[Row]:
