@@ -238,3 +238,206 @@ def test_every_kind_renders_in_every_locale_without_personal_data(kind: str, loc
     if not kind.startswith("reporting_"):  # those are about the reporter's conduct, not one post
         assert "post-1" in rendered.text or "c_x" in rendered.text
     assert "<p>" in rendered.html and "{{" not in rendered.text
+
+
+# ---------------------------------------------------------------- lean delivery: one read, one write each
+
+
+def _first_report_notifications(stack: Stack) -> list[dict[str, Any]]:
+    """The notification messages of a post's first report: receipt and outcome (reporter), statement (author)."""
+    stack.post_context()
+    stack.account_context("user-bob", contact_email="bob@example.com")
+    stack.report()
+    stack.deliver("EvaluationQueue", "policy_evaluation")
+    stack.deliver("EffectsQueue", "effects")
+    messages = stack.receive("NotificationQueue")
+    assert len(messages) == 3
+    return messages
+
+
+def _count_dynamodb_calls() -> list[str]:
+    from consent_guard.repository import dynamodb_client
+
+    calls: list[str] = []
+    dynamodb_client().meta.events.register(
+        "before-call.dynamodb.*", lambda model, **_: calls.append(model.name), unique_id="count-calls"
+    )
+    return calls
+
+
+def _fail_dynamodb(operation: str, times: int, code: str = "ProvisionedThroughputExceededException") -> list[int]:
+    """The next `times` calls of `operation` fail with `code`; returns the list counting them."""
+    from consent_guard.repository import dynamodb_client
+
+    failed: list[int] = []
+
+    def refuse(**_: Any) -> None:
+        if len(failed) < times:
+            failed.append(1)
+            raise ClientError({"Error": {"Code": code, "Message": "injected"}}, operation)
+
+    dynamodb_client().meta.events.register(f"before-call.dynamodb.{operation}", refuse, unique_id=f"fail-{operation}")
+    return failed
+
+
+def test_a_batch_is_read_once_and_each_notification_written_once_with_its_emails_outcome(stack: Stack) -> None:
+    messages = _first_report_notifications(stack)
+    calls = _count_dynamodb_calls()
+
+    result = stack.handler("notification").lambda_handler(stack.sqs_event("NotificationQueue", messages), stack.context)
+
+    assert result == {"batchItemFailures": []}
+    # one batch read for every recipient's context and every record; no status update rewrites an item
+    assert sorted(calls) == ["BatchGetItem", "PutItem", "PutItem", "PutItem"]
+    stored = [i for i in stack.table().scan()["Items"] if i.get("type") == "notification"]
+    assert sorted(str(i["email_status"]) for i in stored) == ["none", "none", "sent"]
+    assert all("subject" not in i and "body" not in i for i in stored)  # the text is stored once, compressed
+
+
+def test_every_notification_item_fits_one_write_unit(stack: Stack) -> None:
+    from bench.awscalls import item_size
+    from consent_guard.repository import _av
+
+    stack.handler("notification").lambda_handler(
+        stack.sqs_event("NotificationQueue", _first_report_notifications(stack)), stack.context
+    )
+    stored = [i for i in stack.table().scan()["Items"] if i.get("type") == "notification"]
+    assert len(stored) == 3
+    for item in stored:
+        # a whole item (and so its ListIndex copy) within 1 KB: one WRU each, where it was 1 + 2 + 3
+        assert item_size(_av({k: bytes(v) if hasattr(v, "value") else v for k, v in item.items()})) <= 1024
+
+
+def test_the_inbox_shows_exactly_the_text_that_was_emailed(stack: Stack) -> None:
+    stack.handler("notification").lambda_handler(
+        stack.sqs_event("NotificationQueue", _first_report_notifications(stack)), stack.context
+    )
+    (email,) = _sent_emails()
+    (notice,) = stack.inbox("user-bob")
+    assert notice["kind"] == "statement_of_reasons" and notice["email_status"] == "sent"
+    from consent_guard.services.notifications import email_html
+
+    assert notice["subject"] == email.subject
+    assert email.body == email_html("en", notice["subject"], notice["body"])  # moto keeps the HTML part
+    assert "What was reported" in notice["body"] and "post-1001" in notice["body"]
+    for reporter_notice in stack.inbox("user-alice"):
+        assert reporter_notice["subject"] and reporter_notice["body"] and reporter_notice["email_status"] == "none"
+
+
+def test_a_crash_after_the_email_before_its_record_sends_again_and_records_once(stack: Stack) -> None:
+    """The put waits for the email's outcome: a crash between the two (here the put failing) leaves no record,
+    so the retry emails again (at least once) and records it; after that, no redelivery sends it again."""
+    messages = _first_report_notifications(stack)
+    statement = next(m for m in messages if '"kind":"statement_of_reasons"' in m["Body"])
+    notification = stack.handler("notification")
+    failed = _fail_dynamodb("PutItem", 1)
+
+    first = notification.lambda_handler(stack.sqs_event("NotificationQueue", [statement]), stack.context)
+    assert failed and [f["itemIdentifier"] for f in first["batchItemFailures"]] == [statement["MessageId"]]
+    assert len(_sent_emails()) == 1 and stack.inbox("user-bob") == []
+
+    for _ in range(2):  # the retry, then a redelivery of the same message
+        again = notification.lambda_handler(stack.sqs_event("NotificationQueue", [statement]), stack.context)
+        assert again == {"batchItemFailures": []}
+    assert len(_sent_emails()) == 2  # the crash window's one repeat, never more
+    assert [(n["kind"], n["email_status"]) for n in stack.inbox("user-bob")] == [("statement_of_reasons", "sent")]
+
+
+def test_a_failed_batch_read_falls_back_to_each_messages_own_read(stack: Stack) -> None:
+    messages = _first_report_notifications(stack)
+    failed = _fail_dynamodb("BatchGetItem", 1, code="ValidationException")
+
+    result = stack.handler("notification").lambda_handler(stack.sqs_event("NotificationQueue", messages), stack.context)
+
+    assert failed and result == {"batchItemFailures": []}
+    assert len(stack.inbox("user-alice")) == 2 and len(stack.inbox("user-bob")) == 1
+    assert len(_sent_emails()) == 1
+
+
+def _refuse_oversized_keys() -> list[str]:
+    """DynamoDB refuses a request with a partition key over 2048 bytes, a BatchGetItem as a whole (moto does not)."""
+    from consent_guard.repository import dynamodb_client
+
+    refused: list[str] = []
+
+    def check(model: Any, params: dict[str, Any], **_: Any) -> None:
+        keys = [k for t in params.get("RequestItems", {}).values() for k in t.get("Keys", [])]
+        keys += [params["Key"]] if "Key" in params else []
+        if any(len(k["PK"]["S"].encode()) > 2048 for k in keys):
+            refused.append(model.name)
+            raise ClientError({"Error": {"Code": "ValidationException", "Message": "key too large"}}, model.name)
+
+    dynamodb_client().meta.events.register("before-parameter-build.dynamodb.*", check, unique_id="oversized-keys")
+    return refused
+
+
+def test_a_recipient_id_dynamodb_refuses_fails_only_its_own_message(stack: Stack) -> None:
+    stack.account_context("user-bob", contact_email="bob@example.com")
+    refused = _refuse_oversized_keys()
+    sqs = stack.session.client("sqs")
+    queue = stack.resources.queues["NotificationQueue"]
+    facts = {"post_id": "post-1001", "category": "private_media", "submitted_at": "2026-11-25"}
+    for n, recipient in (("n_ok1", "user-bob"), ("n_bad", "u" * 2100), ("n_ok2", "user-carol")):  # key > 2 KB
+        body = {"notification_id": n, "kind": "receipt", "recipient_id": recipient, "event_id": n, "facts": facts}
+        sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(body))
+    messages = stack.receive("NotificationQueue")
+
+    result = stack.handler("notification").lambda_handler(stack.sqs_event("NotificationQueue", messages), stack.context)
+
+    bad = [m["MessageId"] for m in messages if "n_bad" in m["Body"]]
+    assert [f["itemIdentifier"] for f in result["batchItemFailures"]] == bad
+    assert refused[0] == "BatchGetItem"  # the batch read was refused whole; each message then read its own
+    assert len(stack.inbox("user-bob")) == 1 and len(stack.inbox("user-carol")) == 1
+    assert len(_sent_emails()) == 1
+
+
+def test_the_same_notification_twice_in_one_batch_is_recorded_and_emailed_once(stack: Stack) -> None:
+    messages = _first_report_notifications(stack)
+    statement = next(m for m in messages if '"kind":"statement_of_reasons"' in m["Body"])
+    twin = {**statement, "MessageId": "twin-of-" + statement["MessageId"]}
+
+    result = stack.handler("notification").lambda_handler(
+        stack.sqs_event("NotificationQueue", [statement, twin]), stack.context
+    )
+
+    assert result == {"batchItemFailures": []}
+    assert len(stack.inbox("user-bob")) == 1 and len(_sent_emails()) == 1
+
+
+def test_a_notification_recorded_before_the_put_waited_for_the_email_is_still_sent_once(stack: Stack) -> None:
+    """Items written by the earlier code (status `pending`, subject and body in the clear) are read and finished."""
+    from consent_guard.models.domain import NotificationKind
+    from consent_guard.services.notifications import render
+
+    stack.account_context("user-bob", contact_email="bob@example.com")
+    facts = {"post_id": "post-1001", "category": "private_media", "submitted_at": "2026-11-25T11:00:00.000Z"}
+    rendered = render(NotificationKind.RECEIPT, "en", facts)
+    stack.table().put_item(
+        Item={
+            "PK": "NOTIFICATION#n_legacy",
+            "SK": "NOTIFICATION",
+            "type": "notification",
+            "notification_id": "n_legacy",
+            "recipient_id": "user-bob",
+            "kind": "receipt",
+            "locale": "en",
+            "subject": rendered.subject,
+            "body": rendered.text,
+            "created_at": "2026-11-25T11:00:00.000Z",
+            "email_status": "pending",
+            "attempts": 0,
+            "LPK": "INBOX#user-bob",
+            "LSK": "2026-11-25T11:00:00.000Z#n_legacy",
+        }
+    )
+    body = {"notification_id": "n_legacy", "kind": "receipt", "recipient_id": "user-bob", "event_id": "e", "facts": {}}
+    stack.session.client("sqs").send_message(
+        QueueUrl=stack.resources.queues["NotificationQueue"], MessageBody=json.dumps(body)
+    )
+    for _ in range(2):
+        stack.handler("notification").lambda_handler(
+            stack.sqs_event("NotificationQueue", stack.receive("NotificationQueue") or []), stack.context
+        )
+    (notice,) = stack.inbox("user-bob")
+    assert (notice["subject"], notice["body"], notice["email_status"]) == (rendered.subject, rendered.text, "sent")
+    assert [e.subject for e in _sent_emails()] == [rendered.subject]

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from consent_guard.ids import shard_of
+from consent_guard.models import notification_text
 from consent_guard.models.domain import (
     AccountContext,
     AccountFacts,
@@ -71,7 +72,10 @@ def unpacked(value: Any) -> str:
     """The text of a value stored by `packed` (bytes, or boto3's Binary), or of one stored before as a string."""
     if isinstance(value, str):
         return value
-    return zlib.decompress(bytes(value)).decode()
+    data = bytes(value)
+    if notification_text.uses_dictionary(data):  # a notification's text, deflated against its dictionary
+        return notification_text.unpack(data)
+    return zlib.decompress(data).decode()
 
 
 def iso(at: datetime) -> str:
@@ -477,8 +481,9 @@ def notification_to_item(notification: Notification) -> Item:
         "recipient_id": notification.recipient_id,
         "kind": notification.kind.value,
         "locale": notification.locale,
-        "subject": notification.subject,
-        "body": notification.body,
+        # what was sent, byte for byte, deflated against the versioned text dictionary: one write unit, not three
+        "text": notification_text.encode(notification.subject, notification.body),
+        "text_v": notification_text.CURRENT,
         "created_at": iso(notification.created_at),
         "email_status": notification.email_status.value,
         "attempts": notification.attempts,
@@ -495,13 +500,17 @@ def notification_to_item(notification: Notification) -> Item:
 
 
 def notification_from_item(item: Item) -> Notification:
+    if "text" in item:
+        subject, body = notification_text.decode(item["text"], int(item["text_v"]))
+    else:  # written before the text was stored compressed
+        subject, body = item["subject"], item["body"]
     return Notification(
         notification_id=item["notification_id"],
         recipient_id=item["recipient_id"],
         kind=item["kind"],
         locale=item.get("locale", "en"),
-        subject=item["subject"],
-        body=item["body"],
+        subject=subject,
+        body=body,
         case_id=item.get("case_id"),
         report_id=item.get("report_id"),
         created_at=parse_time(item["created_at"]),
