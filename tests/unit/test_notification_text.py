@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -159,3 +160,16 @@ def test_the_stored_bytes_name_their_dictionary_so_any_reader_can_unpack_them() 
     assert it.unpacked(it.packed("a decision")) == "a decision"
     with pytest.raises(ValueError, match="cut short"):
         notification_text.decode(data[:-6], notification_text.CURRENT)
+
+
+def test_a_value_quoting_the_policys_texts_packs_against_the_dictionary_and_reads_back() -> None:
+    """A statement of reasons, a decision's texts and an outbox's notices quote the policy: packed against the
+    dictionary they are a fraction of plain zlib, and `unpacked` reads both forms (items written before stay)."""
+    index = load_policy().index
+    rule_ids = ["PIM-8", "PIM-A1", "PIM-1"]
+    text = json.dumps({"statement_of_reasons": "\n".join(f"{index.headings[r]}: {index.texts[r]}" for r in rule_ids)})
+    against_texts = it.packed(text, policy_text=True)
+    plain = it.packed(text)
+    assert it.unpacked(against_texts) == text == it.unpacked(plain)
+    assert notification_text.uses_dictionary(against_texts) and not notification_text.uses_dictionary(plain)
+    assert len(against_texts) < len(plain) / 2

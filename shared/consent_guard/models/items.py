@@ -62,9 +62,16 @@ def queue_partitions(queue: str) -> list[str]:
     return [queue] if shards == 1 else [f"{queue}#{n}" for n in range(shards)] + [queue]
 
 
-def packed(text: str) -> bytes:
+def packed(text: str, policy_text: bool = False) -> bytes:
     """A large nested value (a decision, an outbox's effects) stored compressed, as a binary attribute: DynamoDB
-    bills a write per KB of the whole item (twice in a transaction), and JSON of repeated keys packs 3-4x."""
+    bills a write per KB of the whole item (twice in a transaction), and JSON of repeated keys packs 3-4x.
+
+    `policy_text`: the value quotes the policy's and the notices' texts (a statement of reasons, a decision's
+    reasons, the notices an outbox carries), so it is deflated against the released text dictionary
+    (models/notification_text.py), which holds those texts: only what differs is stored. The bytes name their
+    dictionary; `unpacked` reads either form."""
+    if policy_text:
+        return notification_text.deflate(text)
     return zlib.compress(text.encode(), 9)
 
 
@@ -318,7 +325,7 @@ def decision_texts_to_item(case: Case) -> Item:
         "type": "case_decision",
         "case_id": case.case_id,
         "version": case.version,
-        "texts": packed(json.dumps(decision_texts(case.decision), sort_keys=True)),
+        "texts": packed(json.dumps(decision_texts(case.decision), sort_keys=True), policy_text=True),
     }
 
 

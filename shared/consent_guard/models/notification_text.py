@@ -56,6 +56,13 @@ def encode(subject: str, body: str, version: int = CURRENT) -> bytes:
     return compressor.compress(f"{subject}\n{body}".encode()) + compressor.flush()
 
 
+def deflate(text: str, version: int = CURRENT) -> bytes:
+    """Any text that quotes the templates' and the policy's texts (a statement, an outbox's notices), deflated
+    against the dictionary; `unpack` (and items.unpacked) reads it back."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, _WBITS, 9, zlib.Z_DEFAULT_STRATEGY, zdict=load(version))
+    return compressor.compress(text.encode()) + compressor.flush()
+
+
 def decode(data: bytes, version: int) -> tuple[str, str]:
     """(subject, body) exactly as encoded."""
     subject, _, body = _inflate(bytes(data), version).partition("\n")

@@ -63,7 +63,9 @@ def outbox_item(outbox: Outbox, now: datetime) -> it.Item:
         **key,
         "type": "outbox",
         "outbox_id": ordered.outbox_id,
-        "effects": it.packed(json.dumps([e.model_dump(mode="json") for e in ordered.effects], separators=(",", ":"))),
+        "effects": it.packed(
+            json.dumps([e.model_dump(mode="json") for e in ordered.effects], separators=(",", ":")), policy_text=True
+        ),
         "idx": 0,
         "step": 0,
         "created_at": it.iso(now),

@@ -40,7 +40,9 @@ def statement_to_item(pending: PendingStatement) -> it.Item:
         "puid": pending.puid,
         # packed: the statement repeats the rules' texts (decision facts, explanation) and lists 30 territories;
         # compressed it is about 40% of the JSON, in the table and in the pending index's copy alike
-        "statement": it.packed(json.dumps(pending.statement.payload(), sort_keys=True, separators=(",", ":"))),
+        "statement": it.packed(
+            json.dumps(pending.statement.payload(), sort_keys=True, separators=(",", ":")), policy_text=True
+        ),
         "status": pending.status.value,
         "created_at": it.iso(pending.created_at),
         "attempts": pending.attempts,
