@@ -127,12 +127,7 @@ def test_a_failing_email_is_retried_then_dead_lettered_and_the_case_shows_it(sta
 
 
 def test_the_same_message_delivered_twice_gives_one_notification_and_one_email(stack: Stack) -> None:
-    stack.post_context()
-    stack.account_context("user-bob", contact_email="bob@example.com")
-    stack.report()
-    stack.deliver("EvaluationQueue", "policy_evaluation")
-    stack.deliver("EffectsQueue", "effects")
-    messages = stack.receive("NotificationQueue")
+    messages = _first_report_notifications(stack)
     notification = stack.handler("notification")
     for _ in range(2):
         result = notification.lambda_handler(stack.sqs_event("NotificationQueue", messages), stack.context)
