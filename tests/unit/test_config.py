@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 from pydantic import ValidationError
 
 import consent_guard.config as config
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.unit.probe import probe
 
 
 def test_every_public_name_comes_from_its_own_module() -> None:
@@ -32,19 +26,12 @@ def test_an_unknown_name_is_an_attribute_error() -> None:
 
 
 def test_importing_one_getter_loads_only_its_module() -> None:
-    probe = (
+    code = (
         "import json, sys\n"
         "from consent_guard.config import evaluation_settings\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.startswith('consent_guard.config'))))"
     )
-    out = subprocess.run(  # noqa: S603 - this interpreter, our own probe
-        [sys.executable, "-c", probe],
-        env={"PYTHONPATH": str(ROOT / "shared"), "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert json.loads(out.stdout) == ["consent_guard.config", "consent_guard.config.evaluation"]
+    assert probe(code) == ["consent_guard.config", "consent_guard.config.evaluation"]
 
 
 def test_settings_are_read_once_and_cleared_for_tests(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -19,6 +19,7 @@ from consent_guard.models.domain import CaseFacts, Category, MediaFacts, Outcome
 from consent_guard.policy import Policy, evaluate_case, load_policy
 from consent_guard.policy.document import BANK_MATCH_TRIGGERS, POLICY_FILE
 from consent_guard.policy.markdown import render_policy_markdown
+from tests.unit.probe import probe
 from tests.unit.test_policy_rules import (
     OTHER,
     OUT_OF_SCOPE,
@@ -169,14 +170,10 @@ def test_the_markdown_module_prints_the_document() -> None:
 
 def test_the_policy_package_loads_neither_boto3_nor_botocore() -> None:
     code = (
-        "import sys, consent_guard.policy as p; p.load_policy(); "
-        "print(sorted({m.split('.')[0] for m in sys.modules} & {'boto3', 'botocore', 'yaml'}))"
+        "import json, sys, consent_guard.policy as p; p.load_policy(); "
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & {'boto3', 'botocore', 'yaml'})))"
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "shared")}
-    result = subprocess.run(  # noqa: S603 - our own interpreter
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
-    )
-    assert result.stdout.strip() == "[]"
+    assert probe(code) == []
 
 
 PURE_IMPORTS = {"__future__", "collections", "datetime", "enum", "functools", "string", "typing", "pydantic"}

@@ -4,18 +4,14 @@ the same constraints, the same answer as the whole document."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
 from consent_guard.policy import document
 from consent_guard.policy.retention import POLICY_FILE, Retention, load_retention
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.unit.probe import probe
 
 
 def test_the_same_file_and_the_same_figures_as_the_whole_document() -> None:
@@ -53,19 +49,12 @@ def test_what_the_document_rejects_is_rejected_here_too(field: str, value: objec
 def test_a_notification_is_kept_without_loading_the_whole_document() -> None:
     """The notification function's first request asks for the retention: it must not build the document's models
     (cold start; the import graph test sees only imports, this sees the first request's path)."""
-    probe = (
+    code = (
         "import json, sys\n"
         "from consent_guard.services.notifications import NotificationService\n"
         "kept = NotificationService(repository=None, email=None).retention()\n"
         "print(json.dumps([kept.days, sorted(m for m in sys.modules if m.startswith('consent_guard.policy'))]))"
     )
-    out = subprocess.run(  # noqa: S603 - this interpreter, our own probe
-        [sys.executable, "-c", probe],
-        env={"PYTHONPATH": str(ROOT / "shared"), "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    days, modules = json.loads(out.stdout)
+    days, modules = probe(code)
     assert days == load_retention().kept_for.days
     assert modules == ["consent_guard.policy", "consent_guard.policy.retention"]
