@@ -85,15 +85,13 @@ class CasesRepository(TableAccess):
             ExpressionAttributeValues=_av({":pk": f"CASE#{case_id}", ":status": "STATUS"}),
             ConsistentRead=consistent,
         )
-        items = {str(i["SK"]): i for i in (_py(i) for i in response.get("Items", []))}
-        if "STATUS" not in items:
+        cases = cases_of(_py(i) for i in response.get("Items", []))
+        if not cases:
             raise NotFound("case not found")
-        return it.case_from_item(items["STATUS"], items.get("STATUS#DECISION"))
+        return cases[0]
 
     def get_cases(self, case_ids: Iterable[str]) -> list[Case]:
-        ids = list(case_ids)
-        found = self._batch_get([k for c in ids for k in (it.case_key(c), it.decision_texts_key(c))])
-        return cases_of(found)
+        return cases_of(self._batch_get(k for c in case_ids for k in (it.case_key(c), it.decision_texts_key(c))))
 
     def case_events(self, case_id: str) -> list[CaseEvent]:
         events: list[CaseEvent] = []

@@ -139,9 +139,7 @@ class EvaluationService(CaseWorkflow):
             return
         logger.info("lock lifted", case_id=case.case_id, reason=reason, version=updated.version)
 
-    def handle_report_submitted(self, message: ReportSubmitted | str) -> None:
-        if isinstance(message, str):
-            message = ReportSubmitted(report_id=message)
+    def handle_report_submitted(self, message: ReportSubmitted) -> None:
         for attempt in range(MAX_ATTEMPTS):
             report, inputs = self._read_report(message)
             try:
@@ -175,15 +173,13 @@ class EvaluationService(CaseWorkflow):
             logger.warning("report message's hints do not match the report; read again", report_id=report.report_id)
         else:
             report = self.repository.get_report(message.report_id, consistent=True)
-        return report, self._first_inputs(report)
-
-    def _first_inputs(self, report: Report) -> EvaluationInputs:
-        return self.repository.load_inputs(
+        inputs = self.repository.load_inputs(
             case_id=report.case_id,
             post_id=report.post_id,
             account_ids=[report.reporter_id],
             standing_ids=[report.reporter_id],
         )
+        return report, inputs
 
     def handle_case_reevaluation(self, case_id: str, reason: str) -> None:
         for attempt in range(MAX_ATTEMPTS):
