@@ -56,8 +56,9 @@ validate: tools ## sam validate --lint (with samconfig.toml's environments) and 
 	SAM_CLI_TELEMETRY=0 $(TOOLS)/bin/sam validate --config-file samconfig.toml --config-env prod --template template.yaml
 	$(TOOLS)/bin/cfn-lint template.yaml --append-rules cfn_lint_serverless.rules
 
-build: venv tools ## sam build for python3.13/arm64, then precompile bytecode (Lambda's code dir is read-only)
+build: venv tools ## sam build for python3.13/arm64, slim botocore data, then precompile bytecode (read-only code dir)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 $(TOOLS)/bin/sam build --cached --parallel
+	$(PY) -m local.botocore_data .aws-sam/build/PolicyLayer/python
 	$(PY) -m compileall -q -j 0 --invalidation-mode unchecked-hash .aws-sam/build
 
 ENV ?= default

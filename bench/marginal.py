@@ -79,6 +79,14 @@ PIECES: dict[str, str] = {
     # deciding (statements, the bank's changes, the evaluation service) on top of the re-review's own graph
     "services.review": "import consent_guard.services.review",
     "services.evaluation": "import consent_guard.services.evaluation",
+    # issue 18, fourth round. First in a set: the collector paused for the rest, as consent_guard.startup does in
+    # a Lambda Init (negative: what the pause saves)
+    "gc-paused": "import gc\ngc.disable()",
+    # before the clients: botocore's own data instead of the layer's slim copy (local/botocore_data.py; positive:
+    # what the slim data saves)
+    "botocore-data-full": "from consent_guard import aws\naws._slim_data = aws._slim_data / 'absent'",
+    # intake's two clients, built the way the product builds them (consent_guard.aws)
+    "clients-intake": "from consent_guard import aws\naws.client('dynamodb')\naws.client('sqs')",
 }
 SETS: dict[str, list[str]] = {
     # the issue's list: the pieces an HTTP function is made of
@@ -148,6 +156,17 @@ SETS: dict[str, list[str]] = {
         "models.stats",
         "policy-load",
         "retention-load",
+    ],
+    # issue 18, fourth round: the collector paused in the Init and the slim botocore data, on intake's pieces
+    "init": [
+        "gc-paused",
+        "botocore-data-full",
+        "clients-intake",
+        "pydantic",
+        "observability",
+        "services.intake",
+        "router",
+        "models.api.reports",
     ],
     # ... and what the re-review no longer imports
     "review": ["botocore", "pydantic", "observability", "services.review", "services.evaluation"],

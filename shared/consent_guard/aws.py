@@ -8,10 +8,17 @@ package remains the only code that builds a DynamoDB client (consent_guard.repos
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
 import botocore.session
 from botocore.config import Config
+
+# The services the layer builds clients of: `make build` writes their slim botocore data (models without
+# documentation, the endpoint table cut to them: local/botocore_data.py) into the built layer, next to this module.
+SERVICES = ("dynamodb", "events", "s3", "sesv2", "sqs", "ssm")
+SLIM_DATA_DIR = "botocore_data"
+_slim_data = Path(__file__).with_name(SLIM_DATA_DIR)
 
 # Bounded, explicit retries: botocore's default mode is still "legacy" (10 attempts for DynamoDB).
 SDK_CONFIG = Config(
@@ -25,9 +32,19 @@ _lock = threading.Lock()  # a botocore session is not safe to build clients from
 _session: list[botocore.session.Session] = []
 
 
+def session() -> botocore.session.Session:
+    """The process's botocore session; in a built layer, its loader reads the slim data first."""
+    if not _session:
+        created = botocore.session.get_session()
+        if _slim_data.is_dir():  # absent in the source tree (tests, the local stack) and after a plain `sam build`
+            created.get_component("data_loader").search_paths.insert(0, str(_slim_data))
+        _session.append(created)
+    return _session[0]
+
+
 def client(service: str) -> Any:
     """A new client of the process's session (callers cache it: one per service and process)."""
+    if service not in SERVICES:
+        raise ValueError(f"{service!r} is not in consent_guard.aws.SERVICES (add it there, for its slim data)")
     with _lock:
-        if not _session:
-            _session.append(botocore.session.get_session())
-        return _session[0].create_client(service, config=SDK_CONFIG)
+        return session().create_client(service, config=SDK_CONFIG)

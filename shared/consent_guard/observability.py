@@ -28,6 +28,8 @@ from collections.abc import Callable, Mapping
 from enum import Enum
 from typing import Any, Protocol, TypeVar, cast
 
+from consent_guard import startup
+
 __all__ = ["LambdaContext", "Logger", "MetricUnit", "Metrics", "correlation_paths", "logger", "metrics"]
 
 _Handler = TypeVar("_Handler", bound=Callable[..., Any])
@@ -210,7 +212,10 @@ class Logger:
             if correlation_id_path:
                 value = _at_path(event, correlation_id_path)
                 self.set_correlation_id(None if value is None else str(value))
-            return handler(event, context, *args, **kwargs)
+            try:
+                return handler(event, context, *args, **kwargs)
+            finally:
+                startup.init_done()  # the collector resumes once the first invocation has answered (see startup)
 
         return cast("_Handler", decorate)
 

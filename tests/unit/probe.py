@@ -11,11 +11,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def probe(code: str) -> Any:
-    """Run `code` in this interpreter with only shared/ added to the path; it prints one JSON value, returned."""
+def probe(code: str, env: dict[str, str] | None = None) -> Any:
+    """Run `code` in this interpreter with only shared/ added to the path (and `env` beside it); it prints one JSON
+    value, returned."""
     out = subprocess.run(  # noqa: S603 - this interpreter, our own probe
         [sys.executable, "-c", code],
-        env={"PYTHONPATH": str(ROOT / "shared"), "PATH": "/usr/bin:/bin"},
+        env={"PYTHONPATH": str(ROOT / "shared"), "PATH": "/usr/bin:/bin", **(env or {})},
         capture_output=True,
         text=True,
         check=True,
