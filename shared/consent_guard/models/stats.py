@@ -1,14 +1,13 @@
 """The transparency statistics as the API answers them (GET /stats, JSON; the CSV flattens the same figures)."""
 
-from __future__ import annotations
-
 from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class _Out(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # deferred like every other model family: only the stats route validates or serializes these
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
 
 class Durations(_Out):
@@ -21,8 +20,8 @@ class Durations(_Out):
 
 
 class ModeDurations(_Out):
-    automated: Durations = Durations()
-    human: Durations = Durations()
+    automated: Durations = Field(default_factory=Durations)
+    human: Durations = Field(default_factory=Durations)
 
 
 class NoticeFigures(_Out):
@@ -70,7 +69,7 @@ class AppealFigures(_Out):
     decided: int = 0
     upheld: int = 0
     reversed: int = 0
-    decision_time: Durations = Durations()
+    decision_time: Durations = Field(default_factory=Durations)
     reversal_rate: float | None = None  # reversed / decided
     automated_decided: int = 0  # appeals decided against an automated decision
     automated_reversed: int = 0
@@ -90,14 +89,14 @@ class PeriodFigures(_Out):
     period: str
     from_date: date
     to_date: date
-    notices: NoticeFigures = NoticeFigures()
-    decisions: DecisionFigures = DecisionFigures()
-    enforcement: EnforcementFigures = EnforcementFigures()
-    strikes: StrikeFigures = StrikeFigures()
+    notices: NoticeFigures = Field(default_factory=NoticeFigures)
+    decisions: DecisionFigures = Field(default_factory=DecisionFigures)
+    enforcement: EnforcementFigures = Field(default_factory=EnforcementFigures)
+    strikes: StrikeFigures = Field(default_factory=StrikeFigures)
     time_to_decision: dict[str, ModeDurations] = Field(default_factory=dict)  # per category, and "all"
-    sla: SlaFigures = SlaFigures()
-    appeals: AppealFigures = AppealFigures()
-    art23: Art23Figures = Art23Figures()
+    sla: SlaFigures = Field(default_factory=SlaFigures)
+    appeals: AppealFigures = Field(default_factory=AppealFigures)
+    art23: Art23Figures = Field(default_factory=Art23Figures)
 
 
 class PendingFigures(_Out):

@@ -1,8 +1,6 @@
 """What every request and response body shares: requests reject unknown fields (no mass assignment) and never
 echo rejected input in their errors (it may be a phone number); the error body of every 4xx/5xx."""
 
-from __future__ import annotations
-
 from typing import Annotated, Literal
 
 from pydantic import (

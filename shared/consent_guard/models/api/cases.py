@@ -1,7 +1,5 @@
 """Bodies of the case API: queues, cases, decisions, appeals, a person's notifications."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -130,11 +128,6 @@ class CasePage(Response):
     next_cursor: str | None = None
 
 
-class ReportPage(Response):
-    items: list[StaffReportView]
-    next_cursor: str | None = None
-
-
 class QueueCategoryCount(Response):
     cases: int
     overdue: int = Field(description="Past their review deadline.")
@@ -207,6 +200,11 @@ class StaffReportView(Response):
     submitted_at: datetime
 
 
+class ReportPage(Response):
+    items: list[StaffReportView]
+    next_cursor: str | None = None
+
+
 class CaseEventView(Response):
     seq: int
     type: str
@@ -243,6 +241,13 @@ class AppealView(Response):
     reason: str | None = None
 
 
+class DetectionView(Response):
+    """Staff only: why consent-guard opened this case itself (the matches, never the hashes)."""
+
+    source: str
+    matches: list[dict[str, object]]
+
+
 class CaseView(Response):
     """The case as staff see it (moderators, appeal reviewers, admins), or the author's narrower view."""
 
@@ -268,10 +273,3 @@ class CaseView(Response):
         None, description="Staff only: statements of reasons sent to the EU Transparency Database (DSA Art. 24(5))."
     )
     detection: DetectionView | None = Field(None, description="Staff only: the bank matches that opened the case.")
-
-
-class DetectionView(Response):
-    """Staff only: why consent-guard opened this case itself (the matches, never the hashes)."""
-
-    source: str
-    matches: list[dict[str, object]]

@@ -1,7 +1,5 @@
 """Bodies of the hash banks: protected media, matches at upload, bank entries."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Literal
 

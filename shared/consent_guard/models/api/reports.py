@@ -1,7 +1,5 @@
 """Bodies of the report intake function: reports from people, context from the platform."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Annotated, ClassVar, Literal
 

@@ -1,7 +1,5 @@
 """A media item's hashes as requests carry them (the platform's context, a person's protected media, a match)."""
 
-from __future__ import annotations
-
 from typing import Annotated, ClassVar, Self
 
 from pydantic import (
@@ -31,7 +29,7 @@ class MediaSignalsIn(Request):
     pdq_quality: int | None = Field(None, ge=0, le=100, description="PDQ quality, 0-100; required with pdq.")
 
     @model_validator(mode="after")
-    def _pdq_with_quality(self) -> MediaSignalsIn:
+    def _pdq_with_quality(self) -> Self:
         if (self.pdq is None) != (self.pdq_quality is None):
             raise ValueError("pdq and pdq_quality are given together")
         return self
