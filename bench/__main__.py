@@ -294,7 +294,7 @@ def cold_metrics(cold: coldstart.ColdStartResult) -> list[Metric]:
                 (p.median <= goal and p.judgeable) or not judged,
                 why=f"{p.median / goal:.2f}x the goal: CPU import {imported:.0f} ms + first request "
                 f"{value - imported:.0f} ms (own time) vs {base:.0f} ms for boto3 + a DynamoDB client; "
-                f"wall ratio {statistics.median(p.wall_ratios):.2f}x{verdict}",
+                f"wall ratio {statistics.median(p.wall_ratios):.2f}x; {_tuned(cold, fn)}{verdict}",
             )
         )
         metrics.append(
@@ -310,6 +310,18 @@ def cold_metrics(cold: coldstart.ColdStartResult) -> list[Metric]:
             )
         )
     return metrics
+
+
+def _tuned(cold: coldstart.ColdStartResult, fn: str) -> str:
+    ratios = cold.tuned_ratios(fn)
+    if not ratios:
+        return "no tuned baseline measured"
+    low, high = coldstart.quartiles(ratios)
+    base = statistics.median(s.cpu_ms for s in cold.tuned_baseline)
+    return (
+        f"{statistics.median(ratios):.2f}x (IQR {low:.2f}-{high:.2f}) of a baseline given the same collector pause "
+        f"and slim botocore data ({base:.0f} ms)"
+    )
 
 
 def memory_metrics(cold: coldstart.ColdStartResult) -> list[Metric]:
@@ -741,6 +753,13 @@ def _lines(lines: list[cost.Line]) -> list[dict[str, Any]]:
     ]
 
 
+def _tuned_dist(ratios: list[float]) -> dict[str, float] | None:
+    if not ratios:
+        return None
+    low, high = coldstart.quartiles(ratios)
+    return {"median": round(statistics.median(ratios), 3), "q1": round(low, 3), "q3": round(high, 3)}
+
+
 def _cold_details(cold: coldstart.ColdStartResult, fn: str) -> dict[str, Any]:
     p = cold.paired(fn)
     low, high = p.iqr
@@ -749,6 +768,8 @@ def _cold_details(cold: coldstart.ColdStartResult, fn: str) -> dict[str, Any]:
         "cpu_ratio": {"median": round(p.median, 3), "q1": round(low, 3), "q3": round(high, 3)},
         "cpu_ratios": [round(x, 3) for x in p.ratios],
         "wall_ratio_median": round(statistics.median(p.wall_ratios), 3),
+        # the same function over a baseline that also gets the collector pause and the slim data (not judged)
+        "cpu_ratio_to_tuned_baseline": _tuned_dist(cold.tuned_ratios(fn)),
         "judgeable": p.judgeable,
         "cpu_ms": _dist(p.function_cpu_ms),
         "import_cpu_ms": _dist([s.import_cpu_ms for s in samples]),
@@ -786,6 +807,7 @@ def details(bench: Bench, priced: cost.CostModel | None, priced_further: cost.Co
             "judged": [cold.functions[f] for f in coldstart.JUDGED],
             "baseline_cpu_ms": _dist([s.cpu_ms for s in cold.samples["baseline"]]),
             "baseline_wall_ms": _dist([s.cold_ms for s in cold.samples["baseline"]]),
+            "tuned_baseline_cpu_ms": _dist([s.cpu_ms for s in cold.tuned_baseline]) if cold.tuned_baseline else None,
             "functions": {short: _cold_details(cold, fn) for fn, short in cold.functions.items()},
             "layer_substitutions": cold.substitutions,
             "warnings": cold.warnings,
