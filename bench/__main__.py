@@ -313,14 +313,13 @@ def cold_metrics(cold: coldstart.ColdStartResult) -> list[Metric]:
 
 
 def _tuned(cold: coldstart.ColdStartResult, fn: str) -> str:
-    ratios = cold.tuned_ratios(fn)
-    if not ratios:
+    dist = _tuned_dist(cold.tuned_ratios(fn))
+    if dist is None:
         return "no tuned baseline measured"
-    low, high = coldstart.quartiles(ratios)
     base = statistics.median(s.cpu_ms for s in cold.tuned_baseline)
     return (
-        f"{statistics.median(ratios):.2f}x (IQR {low:.2f}-{high:.2f}) of a baseline given the same collector pause "
-        f"and slim botocore data ({base:.0f} ms)"
+        f"{dist['median']:.2f}x (IQR {dist['q1']:.2f}-{dist['q3']:.2f}) of a baseline given the same collector "
+        f"pause and slim botocore data ({base:.0f} ms)"
     )
 
 

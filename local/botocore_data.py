@@ -78,7 +78,7 @@ def main(argv: list[str]) -> int:
     if len(argv) != 1:
         raise SystemExit("usage: python -m local.botocore_data LAYER_PYTHON_DIR")
     layer = Path(argv[0])
-    sys.path.insert(0, str(layer))  # the layer's own consent_guard: its SERVICES and its DATA_DIR
+    sys.path.insert(0, str(layer))  # the layer's own consent_guard: its SERVICES and SLIM_DATA_DIR
     from consent_guard import aws
 
     written = slim(layer / "botocore" / "data", layer / "consent_guard" / aws.SLIM_DATA_DIR, aws.SERVICES)

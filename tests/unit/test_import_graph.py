@@ -8,18 +8,12 @@ its sys.modules is checked against the rules below. The ratio itself is measured
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from functools import cache
-from pathlib import Path
 
 import pytest
 
 from local.template import load_template
-
-ROOT = Path(__file__).resolve().parents[2]
-SITE = next(p for p in sys.path if p.endswith("site-packages"))
+from tests.unit.probe import ROOT, function_probe
 
 HTTP = {"report_intake", "case_api", "media_matching"}
 FUNCTIONS = {
@@ -129,27 +123,9 @@ def functions() -> dict[str, str]:
     return found
 
 
-_PROBE = """
-import json, sys
-sys.path[:0] = sys.argv[1:4]
-import app
-print(json.dumps(sorted(sys.modules)))
-"""
-
-
 @cache
 def loaded(folder: str) -> frozenset[str]:
-    env = {"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "eu-west-1", "AWS_REGION": "eu-west-1"}
-    proc = subprocess.run(  # noqa: S603 - this interpreter, our own probe
-        [sys.executable, "-I", "-S", "-B", "-c", _PROBE, str(ROOT / "functions" / folder), str(ROOT / "shared"), SITE],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return frozenset(json.loads(proc.stdout.strip().splitlines()[-1]))
+    return frozenset(function_probe(folder, "import json\nimport app\nprint(json.dumps(sorted(sys.modules)))"))
 
 
 def _hits(modules: frozenset[str], package: str) -> list[str]:

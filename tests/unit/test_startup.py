@@ -3,14 +3,10 @@ answered, then what the Init built is frozen (consent_guard.startup); anywhere e
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
 
-from tests.unit.probe import probe
-from tests.unit.test_import_graph import ROOT, SITE, functions
+from tests.unit.probe import function_probe, probe
+from tests.unit.test_import_graph import functions
 
 LAMBDA = {"AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand"}
 
@@ -67,8 +63,7 @@ def test_a_collector_disabled_by_the_caller_stays_disabled() -> None:
 
 
 _INIT = """
-import gc, json, sys
-sys.path[:0] = sys.argv[1:4]
+import gc, json
 import app
 order = list(sys.modules)
 print(json.dumps({"collecting": gc.isenabled(), "first": [m for m in order if m.split(".")[0] in HEAVY][:1]}))
@@ -81,23 +76,5 @@ def test_every_function_imports_its_whole_init_with_the_collector_paused(folder:
     """consent_guard is the first heavy package each function's app imports, so the pause covers the rest.
     (sys.modules is in the order imports completed: consent_guard.startup completes first, within the package's
     __init__, which pauses the collector before any other package of the layer can start.)"""
-    proc = subprocess.run(  # noqa: S603 - this interpreter, our own probe
-        [
-            sys.executable,
-            "-I",
-            "-S",
-            "-B",
-            "-c",
-            _INIT.replace("HEAVY", repr(HEAVY)),
-            str(ROOT / "functions" / folder),
-            str(ROOT / "shared"),
-            SITE,
-        ],
-        env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "eu-west-1", **LAMBDA},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    seen = function_probe(folder, _INIT.replace("HEAVY", repr(HEAVY)), env=LAMBDA)
     assert seen == {"collecting": False, "first": ["consent_guard.startup"]}
