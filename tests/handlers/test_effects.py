@@ -214,24 +214,34 @@ def test_nothing_publishes_or_queues_a_notification_outside_the_effects_function
 
 def test_only_the_effects_function_holds_the_publishers() -> None:
     """Read from the source: the bus publisher and the notification queue's URL are used by the delivery of
-    effects alone (and defined in messaging and the effects function's settings)."""
+    effects alone (defined in messaging and the settings of the two functions that deliver). The consumers that
+    deliver (the effects function, and the evaluation function for what it committed itself) may only hand them
+    to an `EffectDelivery`."""
     allowed = {
         "shared/consent_guard/messaging.py",
         "shared/consent_guard/config/effects.py",
+        "shared/consent_guard/config/evaluation.py",
         "shared/consent_guard/services/delivery.py",
-        "shared/consent_guard/consumers/effects.py",
     }
+    wiring = {"shared/consent_guard/consumers/effects.py", "shared/consent_guard/consumers/evaluation.py"}
     names = {"EnforcementPublisher", "notification_queue_url", "event_bus_name", "put_events"}
     offenders = []
     for path in [*ROOT.glob("shared/consent_guard/**/*.py"), *ROOT.glob("functions/**/*.py")]:
         relative = str(path.relative_to(ROOT))
         if relative in allowed:
             continue
-        for node in ast.walk(ast.parse(path.read_text())):
+        tree = ast.parse(path.read_text())
+        handed = set()  # nodes inside an EffectDelivery(...) call's arguments
+        if relative in wiring:
+            for call in ast.walk(tree):
+                if isinstance(call, ast.Call) and getattr(call.func, "id", None) == "EffectDelivery":
+                    for arg in [*call.args, *(k.value for k in call.keywords)]:
+                        handed |= {id(n) for n in ast.walk(arg)}
+        for node in ast.walk(tree):
             name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else None
             if isinstance(node, ast.alias):
-                name = node.name
-            if name in names:
+                name = None if relative in wiring else node.name  # importing the publisher to hand it on
+            if name in names and id(node) not in handed:
                 offenders.append(f"{relative}:{getattr(node, 'lineno', '?')} {name}")
     assert offenders == []
 
@@ -428,10 +438,11 @@ def test_an_automated_removal_with_every_hop_failing_once(
 ) -> None:
     stack.post_context()
     stack.account_context("user-bob", contact_email="bob@example.com")
-    # the announcement from evaluation (a batch's announcements go out together, in one SendMessageBatch)
-    faults.fail("SendMessageBatch", times=1, when=_to("EffectsQueue"))
-    faults.fail("PutEvents", times=1)
+    # evaluation's own delivery of what it committed: its notifications' send fails (so nothing went out); then
+    # its announcement of the unfinished item to the effects function (a batch's go out in one SendMessageBatch)
     faults.fail("SendMessageBatch", times=1, when=_to("NotificationQueue"))
+    faults.fail("SendMessageBatch", times=1, when=_to("EffectsQueue"))
+    faults.fail("PutEvents", times=1)  # the effects function's first attempt, once the safety net announced it
     with _crash_after_publishing(monkeypatch, times=1):
         stack.report()
         _drain(stack)
@@ -447,6 +458,57 @@ def test_an_automated_removal_with_every_hop_failing_once(
     _once_in_effect(stack.enforcement_events(), ["content.hide", "account.lock"])
     assert _kinds_to(stack, "user-alice") == ["outcome", "receipt"]
     assert _kinds_to(stack, "user-bob") == ["statement_of_reasons"]
+    assert _outboxes(stack) == []
+
+
+def test_an_automated_removal_goes_out_from_the_evaluation_without_the_effects_function(
+    stack: Stack, faults: Faults
+) -> None:
+    stack.post_context()
+    stack.account_context("user-bob", contact_email="bob@example.com")
+    stack.report()
+    stack.deliver("EvaluationQueue", "policy_evaluation")
+    assert stack.depth("EffectsQueue") == 0 and _outboxes(stack) == []  # delivered and removed by the evaluation
+    _once_in_effect(stack.enforcement_events(), ["content.hide", "account.lock"])
+    read_back = [c for c in faults.calls if c[0] == "GetItem" and "OUTBOX#" in str(c[1]["Key"]["PK"])]
+    assert read_back == []  # its own commit is the proof that the effects are the table's
+    _drain(stack)
+    assert _kinds_to(stack, "user-alice") == ["outcome", "receipt"]
+    assert _kinds_to(stack, "user-bob") == ["statement_of_reasons"]
+
+
+@pytest.mark.parametrize("hop", ["PutEvents", "SendMessageBatch"])
+def test_a_failed_hop_of_the_evaluations_delivery_hands_the_item_to_the_effects_function(
+    stack: Stack, faults: Faults, hop: str
+) -> None:
+    stack.post_context()
+    stack.account_context("user-bob", contact_email="bob@example.com")
+    faults.fail(hop, times=1, when=None if hop == "PutEvents" else _to("NotificationQueue"))
+    stack.report()
+    stack.deliver("EvaluationQueue", "policy_evaluation")
+    assert stack.depth("EffectsQueue") == 1 and len(_outboxes(stack)) == 1  # committed, announced at once
+    _drain(stack)
+    events = stack.enforcement_events()
+    _once_in_effect(events, ["content.hide", "account.lock"])
+    assert _kinds_to(stack, "user-alice") == ["outcome", "receipt"]
+    assert _kinds_to(stack, "user-bob") == ["statement_of_reasons"]
+    assert _outboxes(stack) == []
+
+
+def test_a_crash_after_the_evaluations_sends_repeats_only_what_consumers_drop(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack.post_context()
+    stack.account_context("user-bob", contact_email="bob@example.com")
+    with _crash_after_publishing(monkeypatch, times=1):  # the evaluation's removal of the item fails
+        stack.report()
+        _drain(stack)
+    events = stack.enforcement_events()
+    assert len(events) == 4 and len(set(_event_ids(events))) == 2  # published twice, with the same ids
+    _once_in_effect(events, ["content.hide", "account.lock"])
+    notifications = _notifications(stack)
+    assert len(notifications) == len({n["notification_id"] for n in notifications})
+    assert _kinds_to(stack, "user-alice") == ["outcome", "receipt"]
     assert _outboxes(stack) == []
 
 

@@ -166,32 +166,67 @@ def test_the_evaluation_reads_the_report_and_its_case_in_one_batch_and_checks_th
     assert [n["kind"] for n in stack.inbox("user-bob")] == ["statement_of_reasons"]
 
 
-def test_a_batchs_changes_are_announced_to_the_effects_queue_together(stack: Stack) -> None:
+def _batch_of_ten(stack: Stack) -> list[dict[str, Any]]:
     stack.post_context()
     stack.account_context("user-bob", contact_email="bob@example.com")
     for n in range(10):  # one decides the case, the rest are folded into it, each with its own outbox
         stack.report(sub=f"user-r{n}")
     messages = stack.receive("EvaluationQueue", 10)
     assert len(messages) == 10
+    return messages
+
+
+def _evaluate_counting_sends(stack: Stack, messages: list[dict[str, Any]]) -> list[tuple[str, str]]:
     from consent_guard.messaging import sqs_client
 
-    sends: list[str] = []
+    sends: list[tuple[str, str]] = []
 
-    def count(event_name: str, **_: Any) -> None:
-        sends.append(event_name.rsplit(".", 1)[-1])
+    def count(event_name: str, params: dict[str, Any], **_: Any) -> None:
+        sends.append((event_name.rsplit(".", 1)[-1], str(params.get("QueueUrl", "")).rsplit("cg-", 1)[-1]))
 
-    sqs_client().meta.events.register("before-call.sqs", count, unique_id="count-sends")
+    sqs_client().meta.events.register("provide-client-params.sqs", count, unique_id="count-sends")
     try:
         result = stack.handler("policy_evaluation").lambda_handler(
             stack.sqs_event("EvaluationQueue", messages), stack.context
         )
     finally:
-        sqs_client().meta.events.unregister("before-call.sqs", unique_id="count-sends")
+        sqs_client().meta.events.unregister("provide-client-params.sqs", unique_id="count-sends")
     assert result == {"batchItemFailures": []}
-    assert sends == ["SendMessageBatch"]  # ten outbox items announced, one call
-    assert stack.depth("EffectsQueue") == 10
+    return sends
+
+
+def test_a_batchs_changes_are_delivered_by_the_evaluation_itself(stack: Stack) -> None:
+    """What a batch's decisions committed goes out from the evaluation once the batch is done: nothing waits on
+    the effects queue, and no outbox item is left."""
+    sends = _evaluate_counting_sends(stack, _batch_of_ten(stack))
+    assert {queue for _, queue in sends} == {"NotificationQueue"}
+    assert stack.depth("EffectsQueue") == 0 and stack.depth("NotificationQueue") > 0
+    assert sorted(e["detail-type"] for e in stack.enforcement_events()) == ["account.lock", "content.hide"]
+    assert not [i for i in stack.table().scan()["Items"] if "effects" in i]  # every outbox delivered and removed
     stack.run_pipeline()
     assert all(sorted(n["kind"] for n in stack.inbox(f"user-r{n}")) == ["outcome", "receipt"] for n in range(10))
+
+
+def test_what_the_evaluation_cannot_deliver_is_announced_together(stack: Stack) -> None:
+    """The notification queue refusing every send: the ten committed items are announced to the effects queue in
+    one SendMessageBatch, and the effects function delivers them once the queue takes sends again."""
+    messages = _batch_of_ten(stack)
+    from consent_guard.messaging import sqs_client
+
+    def refuse(params: dict[str, Any], **_: Any) -> None:
+        if str(params.get("QueueUrl", "")).endswith("cg-NotificationQueue"):
+            raise RuntimeError("notification queue unavailable")
+
+    sqs_client().meta.events.register("provide-client-params.sqs.SendMessageBatch", refuse, unique_id="refuse")
+    try:
+        sends = _evaluate_counting_sends(stack, messages)
+    finally:
+        sqs_client().meta.events.unregister("provide-client-params.sqs.SendMessageBatch", unique_id="refuse")
+    assert [s for s in sends if s[1] == "EffectsQueue"] == [("SendMessageBatch", "EffectsQueue")]
+    assert stack.depth("EffectsQueue") == 10 and stack.depth("NotificationQueue") == 0
+    stack.run_pipeline()
+    assert all(sorted(n["kind"] for n in stack.inbox(f"user-r{n}")) == ["outcome", "receipt"] for n in range(10))
+    assert not [i for i in stack.table().scan()["Items"] if "effects" in i]
 
 
 def test_a_poison_message_fails_alone_and_the_rest_of_the_batch_is_processed(stack: Stack) -> None:

@@ -9,10 +9,11 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from consent_guard.config import evaluation_settings
-from consent_guard.messaging import QueuePublisher
+from consent_guard.messaging import EnforcementPublisher, QueuePublisher
 from consent_guard.models.messages import EvaluationMessage, MediaMatched
 from consent_guard.observability import logger
 from consent_guard.repository import CaseRepository
+from consent_guard.services.delivery import EffectDelivery, InlineDelivery
 from consent_guard.services.evaluation import EvaluationService
 from consent_guard.services.matching import MatchedMediaCases
 from consent_guard.sqs_batch import BatchResponse, process_sqs_batch
@@ -23,7 +24,19 @@ _messages: TypeAdapter[Any] = TypeAdapter(EvaluationMessage)
 @cache
 def evaluation_service() -> EvaluationService:
     settings = evaluation_settings()
-    return EvaluationService(CaseRepository(settings.table_name), QueuePublisher(settings.effects_queue_url))
+    repository, effects_queue = CaseRepository(settings.table_name), QueuePublisher(settings.effects_queue_url)
+    service = EvaluationService(repository, effects_queue)
+    # what a batch's decisions commit is delivered here once the batch is done; what is left, announced
+    delivery = EffectDelivery(
+        repository,
+        effects_queue=effects_queue,
+        notifications=QueuePublisher(settings.notification_queue_url),
+        evaluation_queue=QueuePublisher(settings.evaluation_queue_url),
+        enforcement=EnforcementPublisher(settings.event_bus_name),
+        policy=service.policy,
+    )
+    service.announcer = InlineDelivery(delivery, effects_queue)
+    return service
 
 
 @cache
@@ -44,6 +57,6 @@ def handle_evaluation_message(message_id: str, body: str) -> None:
 
 
 def handle_evaluation_batch(event: Mapping[str, Any]) -> BatchResponse:
-    # what the batch's changes stored is announced to the effects queue once the batch is done, ten per send
+    # what the batch's changes stored is delivered once the batch is done (what is left: announced, ten per send)
     with evaluation_service().announcer.batched():
         return process_sqs_batch(event, handle_evaluation_message)

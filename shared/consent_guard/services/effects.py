@@ -301,17 +301,33 @@ class Announcer:
 
     def __init__(self, effects_queue: QueuePublisher) -> None:
         self.effects_queue = effects_queue
-        self._held: list[str] | None = None  # inside `batched`: the ids announced so far
+        self._held: list[Outbox] | None = None  # inside `batched`: the items announced so far
+        self._batching = False  # releasing what a batch held: one SendMessageBatch per ten
 
-    def announce(self, outbox_id: str) -> None:
+    def announce(self, outbox: Outbox) -> None:
+        """`outbox` as its change stored it (committed)."""
         if self._held is not None:
-            self._held.append(outbox_id)
+            self._held.append(outbox)
+            return
+        self.release([outbox])
+
+    def release(self, stored: list[Outbox]) -> None:
+        """What happens to committed items once announced (and, inside `batched`, once the batch is done)."""
+        self.announce_ids([outbox.outbox_id for outbox in stored])
+
+    def announce_ids(self, outbox_ids: list[str]) -> None:
+        if not outbox_ids:
             return
         try:
-            self.effects_queue.send(OutboxReady(outbox_id=outbox_id))
+            if self._batching:
+                self.effects_queue.send_all([OutboxReady(outbox_id=outbox_id) for outbox_id in outbox_ids])
+            else:
+                self.effects_queue.send(OutboxReady(outbox_id=outbox_ids[0]))
         except DeliveryFailed as exc:
-            metrics.add_metric(name="OutboxAnnounceFailed", unit=MetricUnit.Count, value=1)
-            logger.warning("outbox not announced; its timer delivers it", outbox_id=outbox_id, error=str(exc))
+            metrics.add_metric(name="OutboxAnnounceFailed", unit=MetricUnit.Count, value=len(outbox_ids))
+            logger.warning(
+                "outbox items not announced; their timers deliver them", count=len(outbox_ids), error=str(exc)
+            )
 
     @contextmanager
     def batched(self) -> Iterator[None]:
@@ -327,13 +343,11 @@ class Announcer:
         finally:
             held, self._held = self._held, None
             if held:
+                self._batching = True
                 try:
-                    self.effects_queue.send_all([OutboxReady(outbox_id=outbox_id) for outbox_id in held])
-                except DeliveryFailed as exc:
-                    metrics.add_metric(name="OutboxAnnounceFailed", unit=MetricUnit.Count, value=len(held))
-                    logger.warning(
-                        "outbox items not announced; their timers deliver them", count=len(held), error=str(exc)
-                    )
+                    self.release(held)
+                finally:
+                    self._batching = False
 
 
 class CaseWorkflow:
@@ -366,7 +380,7 @@ class CaseWorkflow:
             change = replace(change, before=before)  # the decision's texts are rewritten only when they change
         self.repository.save_case_change(change)
         if change.outbox is not None:
-            self.announcer.announce(change.outbox.outbox_id)
+            self.announcer.announce(change.outbox)
 
     def change_with_event(
         self,

@@ -213,7 +213,7 @@ class EvaluationService(CaseWorkflow):
         )
         outbox = with_notice_stats(outbox, report)  # the notice counted (services/stats_effects.py)
         if self.repository.mark_report_evaluated(report.report_id, now, outbox):
-            self.announcer.announce(outbox.outbox_id)
+            self.announcer.announce(outbox)
         else:
             logger.info("report folded concurrently", report_id=report.report_id)
 

@@ -406,7 +406,7 @@ class IntakeService:
         effect_id = f"post-deleted:{post_id}@{iso(now)}"
         outbox = Outbox(outbox_id=effect_id, effects=(evaluation_effect(effect_id, PostDeleted(post_id=post_id)),))
         self.repository.mark_post_deleted(post_id, now, outbox)
-        self.announcer.announce(outbox.outbox_id)
+        self.announcer.announce(outbox)
         logger.info("post deleted by author", post_id=post_id)
         return ContextAccepted(id=post_id)
 

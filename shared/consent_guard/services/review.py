@@ -581,7 +581,7 @@ class ReReviewService(CaseWorkflow):
             run.summary.skipped += 1
             return
         assert change.outbox is not None
-        self.announcer.announce(change.outbox.outbox_id)
+        self.announcer.announce(change.outbox)
         logger.info("strike expired", case_id=case_id)
         run.summary.count(it.STRIKE_EXPIRY)
         run.summary.enforcement_events += 1
