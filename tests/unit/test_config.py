@@ -37,6 +37,9 @@ def test_importing_one_getter_loads_only_its_module() -> None:
 def test_settings_are_read_once_and_cleared_for_tests(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TABLE_NAME", "first-table")
     monkeypatch.setenv("EFFECTS_QUEUE_URL", "https://sqs.example/effects")
+    monkeypatch.setenv("NOTIFICATION_QUEUE_URL", "https://sqs.example/notifications")
+    monkeypatch.setenv("EVALUATION_QUEUE_URL", "https://sqs.example/evaluation")
+    monkeypatch.setenv("EVENT_BUS_NAME", "bus")
     config.clear_settings_cache()
     assert config.evaluation_settings().table_name == "first-table"
     monkeypatch.setenv("TABLE_NAME", "second-table")
