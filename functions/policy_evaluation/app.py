@@ -8,4 +8,4 @@ from consent_guard.sqs_batch import BatchResponse
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict, context: LambdaContext) -> BatchResponse:  # type: ignore[type-arg]
-    return handle_evaluation_batch(event)
+    return handle_evaluation_batch(event, context.get_remaining_time_in_millis)

@@ -36,6 +36,7 @@ def _clear_caches() -> None:
         case_api.repository,
         case_api.case_service,
         evaluation.evaluation_service,
+        evaluation.inline_delivery,
         effects.effect_delivery,
         evaluation.matched_media_service,
         matching.evaluation_queue,

@@ -567,8 +567,10 @@ def test_a_storm_of_2000_reports_writes_the_case_item_once_per_state_change(stac
     from consent_guard.consumers import effects as effect_consumers
     from consent_guard.consumers import evaluation as consumers
 
-    announced = CollectingQueue()
-    consumers.evaluation_service().announcer.effects_queue = announced  # type: ignore[assignment]
+    announced, notifications = CollectingQueue(), CollectingQueue()
+    # the evaluation delivers what it committed; what it leaves (a fan-out) is announced to the effects function
+    consumers.inline_delivery().effects_queue = announced  # type: ignore[assignment]
+    consumers.inline_delivery().delivery.notifications = notifications  # type: ignore[assignment]
     evaluation = stack.handler("policy_evaluation")
     failures = 0
     for start in range(0, STORM, 10):
@@ -584,7 +586,6 @@ def test_a_storm_of_2000_reports_writes_the_case_item_once_per_state_change(stac
         }
         failures += len(evaluation.lambda_handler(event, stack.context)["batchItemFailures"])
     # the effects function delivers every outbox item announced (a fan-out hands its rest on to itself)
-    notifications = CollectingQueue()
     delivery = effect_consumers.effect_delivery()
     delivery.notifications = notifications  # type: ignore[assignment]
     delivery.effects_queue = announced  # type: ignore[assignment]

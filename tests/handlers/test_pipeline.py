@@ -229,6 +229,24 @@ def test_what_the_evaluation_cannot_deliver_is_announced_together(stack: Stack) 
     assert not [i for i in stack.table().scan()["Items"] if "effects" in i]
 
 
+def test_a_batch_near_its_timeout_announces_what_it_committed_instead_of_delivering(stack: Stack) -> None:
+    """Inside the last INLINE_RESERVE_MS of the invocation the evaluation delivers nothing itself: the ten items
+    are announced and the effects function delivers them."""
+    from consent_guard.services.delivery import INLINE_RESERVE_MS
+
+    messages = _batch_of_ten(stack)
+    stack.context.remaining_ms = INLINE_RESERVE_MS - 1
+    try:
+        sends = _evaluate_counting_sends(stack, messages)
+    finally:
+        stack.context.remaining_ms = 300_000
+    assert sends == [("SendMessageBatch", "EffectsQueue")] and stack.enforcement_events() == []
+    assert stack.depth("EffectsQueue") == 10
+    stack.run_pipeline()
+    assert sorted(e["detail-type"] for e in stack.enforcement_events()) == ["account.lock", "content.hide"]
+    assert all(sorted(n["kind"] for n in stack.inbox(f"user-r{n}")) == ["outcome", "receipt"] for n in range(10))
+
+
 def test_a_poison_message_fails_alone_and_the_rest_of_the_batch_is_processed(stack: Stack) -> None:
     stack.post_context()
     reports = [stack.http(SUBMIT, sub=f"user-{i}", headers={"idempotency-key": f"k{i}"})[1] for i in range(4)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any
 
@@ -22,20 +22,25 @@ _messages: TypeAdapter[Any] = TypeAdapter(EvaluationMessage)
 
 
 @cache
-def evaluation_service() -> EvaluationService:
+def inline_delivery() -> InlineDelivery:
+    """What a batch's decisions commit is delivered here once the batch is done; what is left, announced."""
     settings = evaluation_settings()
-    repository, effects_queue = CaseRepository(settings.table_name), QueuePublisher(settings.effects_queue_url)
-    service = EvaluationService(repository, effects_queue)
-    # what a batch's decisions commit is delivered here once the batch is done; what is left, announced
+    effects_queue = QueuePublisher(settings.effects_queue_url)
     delivery = EffectDelivery(
-        repository,
+        CaseRepository(settings.table_name),
         effects_queue=effects_queue,
         notifications=QueuePublisher(settings.notification_queue_url),
         evaluation_queue=QueuePublisher(settings.evaluation_queue_url),
         enforcement=EnforcementPublisher(settings.event_bus_name),
-        policy=service.policy,
     )
-    service.announcer = InlineDelivery(delivery, effects_queue)
+    return InlineDelivery(delivery, effects_queue)
+
+
+@cache
+def evaluation_service() -> EvaluationService:
+    settings = evaluation_settings()
+    service = EvaluationService(CaseRepository(settings.table_name), QueuePublisher(settings.effects_queue_url))
+    service.announcer = inline_delivery()
     return service
 
 
@@ -43,7 +48,7 @@ def evaluation_service() -> EvaluationService:
 def matched_media_service() -> MatchedMediaCases:
     settings = evaluation_settings()
     service = MatchedMediaCases(CaseRepository(settings.table_name), QueuePublisher(settings.effects_queue_url))
-    service.announcer = evaluation_service().announcer  # one announcer: a batch's announcements go out together
+    service.announcer = inline_delivery()  # one announcer: what a batch stored goes out together
     return service
 
 
@@ -56,7 +61,8 @@ def handle_evaluation_message(message_id: str, body: str) -> None:
         evaluation_service().handle(message)
 
 
-def handle_evaluation_batch(event: Mapping[str, Any]) -> BatchResponse:
-    # what the batch's changes stored is delivered once the batch is done (what is left: announced, ten per send)
-    with evaluation_service().announcer.batched():
+def handle_evaluation_batch(event: Mapping[str, Any], remaining_ms: Callable[[], int]) -> BatchResponse:
+    # what the batch's changes stored is delivered once the batch is done, within the invocation's time (what is
+    # left: announced, ten per send)
+    with inline_delivery().batched(remaining_ms):
         return process_sqs_batch(event, handle_evaluation_message)
