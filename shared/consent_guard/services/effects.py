@@ -319,10 +319,10 @@ class Announcer:
         if not outbox_ids:
             return
         try:
-            if self._batching:
-                self.effects_queue.send_all([OutboxReady(outbox_id=outbox_id) for outbox_id in outbox_ids])
-            else:
+            if len(outbox_ids) == 1 and not self._batching:
                 self.effects_queue.send(OutboxReady(outbox_id=outbox_ids[0]))
+            else:
+                self.effects_queue.send_all([OutboxReady(outbox_id=outbox_id) for outbox_id in outbox_ids])
         except DeliveryFailed as exc:
             metrics.add_metric(name="OutboxAnnounceFailed", unit=MetricUnit.Count, value=len(outbox_ids))
             logger.warning(
