@@ -512,6 +512,18 @@ def test_a_crash_after_the_evaluations_sends_repeats_only_what_consumers_drop(
     assert _outboxes(stack) == []
 
 
+def test_the_evaluation_leaves_an_effect_it_has_no_destination_for_to_the_effects_function(stack: Stack) -> None:
+    """Its role may not send to the evaluation queue: an item owing a re-evaluation is announced, not poisoned."""
+    from consent_guard.consumers import evaluation as consumers
+    from consent_guard.models.effects import Outbox
+    from consent_guard.models.messages import PostDeleted
+    from consent_guard.services.effects import evaluation_effect
+
+    owed = Outbox(outbox_id="post-deleted:p-1@t", effects=(evaluation_effect("e-1", PostDeleted(post_id="p-1")),))
+    consumers.inline_delivery().release([owed])
+    assert stack.depth("EffectsQueue") == 1 and stack.depth("EvaluationQueue") == 0
+
+
 # ---------------------------------------------------------------- bounded fan-out
 
 

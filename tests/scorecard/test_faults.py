@@ -116,20 +116,21 @@ def test_eventbridge_failures_are_retried_then_dead_lettered_and_nothing_is_lost
     stack: Stack, failing_deliveries: int | None, record_property: Any
 ) -> None:
     """The report's evaluation decides a removal and stores its effects with it (the outbox); publishing the
-    enforcement events fails. The effects message is retried (the item unchanged, the events carry the same ids); if
-    it keeps failing it reaches the DLQ after maxReceiveCount, and a re-drive once EventBridge is back publishes each
-    event once."""
+    enforcement events fails - in the evaluation's own delivery, which hands the item to the effects function, and
+    there. The effects message is retried (the item unchanged, the events carry the same ids); if it keeps failing
+    it reaches the DLQ after maxReceiveCount, and a re-drive once EventBridge is back publishes each event once."""
     from consent_guard.messaging import events_client
 
     stack.post_context()
     accepted = stack.report()
-    assert stack.deliver("EvaluationQueue", "policy_evaluation") == 1  # the decision and its outbox, stored
     sqs = stack.session.client("sqs")
     queue = stack.resources.queues["EffectsQueue"]
     max_receives = _max_receive_count("EffectsQueue")
     failing = max_receives + 1 if failing_deliveries is None else failing_deliveries
     deliveries = 0
     with inject(events_client(), "PutEvents", lambda: aws_error(500, "InternalException"), times=None) as injector:
+        assert stack.deliver("EvaluationQueue", "policy_evaluation") == 1  # the decision and its outbox, stored
+        assert stack.depth("EffectsQueue") == 1  # its own delivery failed: announced to the effects function
         for _ in range(failing):
             messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, AttributeNames=["All"]).get(
                 "Messages", []

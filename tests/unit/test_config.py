@@ -38,7 +38,6 @@ def test_settings_are_read_once_and_cleared_for_tests(monkeypatch: pytest.Monkey
     monkeypatch.setenv("TABLE_NAME", "first-table")
     monkeypatch.setenv("EFFECTS_QUEUE_URL", "https://sqs.example/effects")
     monkeypatch.setenv("NOTIFICATION_QUEUE_URL", "https://sqs.example/notifications")
-    monkeypatch.setenv("EVALUATION_QUEUE_URL", "https://sqs.example/evaluation")
     monkeypatch.setenv("EVENT_BUS_NAME", "bus")
     config.clear_settings_cache()
     assert config.evaluation_settings().table_name == "first-table"

@@ -17,7 +17,6 @@ class EvaluationSettings(_Env):
     table_name: str = Field(alias="TABLE_NAME", min_length=3)
     effects_queue_url: str = Field(alias="EFFECTS_QUEUE_URL", min_length=1)
     notification_queue_url: str = Field(alias="NOTIFICATION_QUEUE_URL", min_length=1)
-    evaluation_queue_url: str = Field(alias="EVALUATION_QUEUE_URL", min_length=1)
     event_bus_name: str = Field(alias="EVENT_BUS_NAME", min_length=1)
 
 

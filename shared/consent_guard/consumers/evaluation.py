@@ -30,7 +30,7 @@ def inline_delivery() -> InlineDelivery:
         CaseRepository(settings.table_name),
         effects_queue=effects_queue,
         notifications=QueuePublisher(settings.notification_queue_url),
-        evaluation_queue=QueuePublisher(settings.evaluation_queue_url),
+        evaluation_queue=None,  # a deleted post's re-evaluation is the effects function's (intake stores it)
         enforcement=EnforcementPublisher(settings.event_bus_name),
     )
     return InlineDelivery(delivery, effects_queue)

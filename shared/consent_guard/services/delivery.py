@@ -65,7 +65,7 @@ class EffectDelivery:
         repository: CaseRepository,
         effects_queue: QueuePublisher,
         notifications: QueuePublisher,
-        evaluation_queue: QueuePublisher,
+        evaluation_queue: QueuePublisher | None,
         enforcement: EnforcementPublisher,
         clock: Clock = utc_now,
         policy: Policy | None = None,
@@ -80,10 +80,11 @@ class EffectDelivery:
         self.handlers: dict[EffectKind, Handler] = {
             EffectKind.ENFORCEMENT: Handler(self._enforcement),
             EffectKind.NOTIFICATION: Handler(self._notifications),
-            EffectKind.EVALUATE: Handler(self._evaluate),
             EffectKind.NOTIFY_REPORTERS: Handler(self._notify_reporters, paged=True),
             EffectKind.COUNT_UNFOUNDED: Handler(self._count_unfounded, paged=True),
         }  # `stats` effects are added with the item's own write (deliver), not sent
+        if evaluation_queue is not None:  # a deliverer without it (the evaluation's own) leaves those to another
+            self.handlers[EffectKind.EVALUATE] = Handler(self._evaluate)
         assert {k for k, h in self.handlers.items() if h.paged} == PAGED_KINDS
 
     # ------------------------------------------------------------ one outbox item
@@ -211,7 +212,16 @@ class EffectDelivery:
 
     def _evaluate(self, effects: Sequence[Effect], _: Cursor | None) -> None:
         messages = [_evaluation_messages.validate_python(e.payload) for e in effects]
+        if self.evaluation_queue is None:  # not registered without a queue
+            raise LookupError("no evaluation queue")
         self.evaluation_queue.send_all(messages)
+
+    def delivers_at_once(self, outbox: Outbox) -> bool:
+        """Whether every effect of `outbox` is one this deliverer sends itself in one step (no fan-out)."""
+        return all(
+            e.kind == EffectKind.STATS or (e.kind in self.handlers and not self.handlers[e.kind].paged)
+            for e in outbox.effects
+        )
 
     def _notify_reporters(self, effects: Sequence[Effect], cursor: Cursor | None) -> Cursor | None:
         (effect,) = effects
@@ -269,10 +279,11 @@ class InlineDelivery(Announcer):
     """The announcer of a function that can deliver what it committed itself (the evaluation function): once its
     batch is done, each item it stored is delivered at once by the same `EffectDelivery` the effects function runs,
     with no announcement and no read back - two calls fewer per change on the busiest path. What is not finished
-    here (a failure at any hop, a poison effect, a fan-out's further pages) is announced to the effects queue as
-    before, and if that send fails too, the item's timer brings it to the scheduled re-review: the item stays in
-    the table until delivered, whoever delivers it. A fan-out (paged effects) is never started here, so the
-    batch's own time stays bounded by the decisions it made."""
+    here (a failure at any hop, a poison effect) is announced to the effects queue as before, and if that send
+    fails too, the item's timer brings it to the scheduled re-review: the item stays in the table until delivered,
+    whoever delivers it. An item with a fan-out (paged effects) or an effect this deliverer has no destination for
+    is announced without being started, so the batch's own time stays bounded by the decisions it made and its
+    role needs only the destinations of what it sends."""
 
     def __init__(self, delivery: EffectDelivery, effects_queue: QueuePublisher) -> None:
         super().__init__(effects_queue)
@@ -294,7 +305,7 @@ class InlineDelivery(Announcer):
         left: list[str] = []
         for outbox in stored:
             out_of_time = self._remaining_ms is not None and self._remaining_ms() < INLINE_RESERVE_MS
-            if out_of_time or any(e.kind in PAGED_KINDS for e in outbox.effects):
+            if out_of_time or not self.delivery.delivers_at_once(outbox):
                 left.append(outbox.outbox_id)
                 continue
             try:
