@@ -1,10 +1,11 @@
-"""Effects committed with the change (the outbox) and delivered at least once by the effects function.
+"""Effects committed with the change (the outbox) and delivered at least once: by the evaluation function for what
+its own decisions committed, by the effects function for everything announced to it.
 
 Fault injection at every hop between the commit and the platform or the inbox - throttling, a crash after
 publishing and before marking, a lost announcement, a poison message - on the evaluation, moderator decision,
 appeal and lock-lifting paths, each ending with every effect delivered exactly once in effect: every notification
 recorded once, every enforcement event id seen (a repeat carries the same id, which the platform drops). And a
-guard: nothing publishes to the bus or queues a notification outside the effects function.
+guard: nothing publishes to the bus or queues a notification outside that delivery (services/delivery.py).
 """
 
 from __future__ import annotations
@@ -165,12 +166,12 @@ def _once_in_effect(events: list[dict[str, Any]], expected_actions: list[str]) -
 # ---------------------------------------------------------------- the guard
 
 
-def test_nothing_publishes_or_queues_a_notification_outside_the_effects_function(
+def test_nothing_publishes_or_queues_a_notification_outside_the_delivery_of_effects(
     stack: Stack, faults: Faults, clock: time_machine.Coordinates
 ) -> None:
     """Every path that owes effects - evaluation, a moderator's decision, an appeal, a lock lifted by a deletion,
     the scheduled re-review - is driven; every PutEvents and every send to the notification queue must come from
-    services/delivery.py, running in the effects function."""
+    services/delivery.py (run by the effects function, or by the evaluation for what it committed)."""
     stack.post_context()
     stack.account_context("user-bob", contact_email="bob@example.com")
     removed = stack.report()["case_id"]  # removal by automation: hide + lock
@@ -212,7 +213,7 @@ def test_nothing_publishes_or_queues_a_notification_outside_the_effects_function
     assert {"content.hide", "account.lock", "account.unlock", "strike.expired"} <= actions
 
 
-def test_only_the_effects_function_holds_the_publishers() -> None:
+def test_only_the_delivery_of_effects_holds_the_publishers() -> None:
     """Read from the source: the bus publisher and the notification queue's URL are used by the delivery of
     effects alone (defined in messaging and the settings of the two functions that deliver). The consumers that
     deliver (the effects function, and the evaluation function for what it committed itself) may only hand them

@@ -11,7 +11,8 @@ from consent_guard.config import _Env
 
 
 class EffectsSettings(_Env):
-    """The effects function is the one that publishes to the bus and queues notifications and evaluations."""
+    """The effects function delivers every kind of effect: it publishes to the bus and queues notifications and
+    evaluations (the evaluation function delivers only the immediate ones its own decisions committed)."""
 
     table_name: str = Field(alias="TABLE_NAME", min_length=3)
     effects_queue_url: str = Field(alias="EFFECTS_QUEUE_URL", min_length=1)
