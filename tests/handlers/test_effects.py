@@ -514,8 +514,45 @@ def test_the_evaluation_leaves_an_effect_it_has_no_destination_for_to_the_effect
     from consent_guard.services.effects import evaluation_effect
 
     owed = Outbox(outbox_id="post-deleted:p-1@t", effects=(evaluation_effect("e-1", PostDeleted(post_id="p-1")),))
-    consumers.inline_delivery().release([owed])
+    inline = consumers.inline_delivery()
+    started: list[str] = []
+    original = inline.delivery.deliver_committed
+
+    def deliver_committed(outbox: Outbox) -> str:
+        started.append(outbox.outbox_id)
+        return original(outbox)
+
+    inline.delivery.deliver_committed = deliver_committed  # type: ignore[method-assign]
+    inline.release([owed])
+    assert started == []  # not tried and failed (as a poison effect would be): never started
     assert stack.depth("EffectsQueue") == 1 and stack.depth("EvaluationQueue") == 0
+
+
+def test_what_the_evaluation_does_not_start_is_announced_before_it_delivers_anything(stack: Stack) -> None:
+    """If the invocation died while delivering, an item it would never have started (here: one owing a
+    re-evaluation) must already be on the effects queue, not wait for its timer."""
+    from consent_guard.consumers import evaluation as consumers
+    from consent_guard.models.effects import Effect, EffectKind, Outbox
+    from consent_guard.models.messages import PostDeleted
+    from consent_guard.services.effects import evaluation_effect
+
+    left = Outbox(outbox_id="post-deleted:p-1@t", effects=(evaluation_effect("e-1", PostDeleted(post_id="p-1")),))
+    immediate = Outbox(
+        outbox_id="case:c-1:2", effects=(Effect(kind=EffectKind.ENFORCEMENT, effect_id="c-1:2:content.hide"),)
+    )
+    inline = consumers.inline_delivery()
+    depth_when_delivering: list[int] = []
+
+    def dies(outbox: Outbox) -> str:
+        depth_when_delivering.append(stack.depth("EffectsQueue"))
+        raise RuntimeError("invocation ended")
+
+    inline.delivery.deliver_committed = dies  # type: ignore[method-assign]
+    with inline.batched():
+        inline.announce(immediate)
+        inline.announce(left)
+    assert depth_when_delivering == [1]  # the re-evaluation's item was announced first
+    assert stack.depth("EffectsQueue") == 2  # and the failed one after
 
 
 # ---------------------------------------------------------------- bounded fan-out

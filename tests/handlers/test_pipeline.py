@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -195,10 +196,27 @@ def _evaluate_counting_sends(stack: Stack, messages: list[dict[str, Any]]) -> li
     return sends
 
 
-def test_a_batchs_changes_are_delivered_by_the_evaluation_itself(stack: Stack) -> None:
+def test_a_batchs_changes_are_delivered_by_the_evaluation_itself(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
     """What a batch's decisions committed goes out from the evaluation once the batch is done: nothing waits on
-    the effects queue, and no outbox item is left."""
+    the effects queue, and no outbox item is left. Each item is delivered exactly as the table holds it (what the
+    effects function would read back): the case's outbox item and the folded reports' embedded ones."""
+    from consent_guard.repository import CaseRepository, OutboxItem
+    from consent_guard.services.delivery import EffectDelivery
+
+    repository = CaseRepository(stack.resources.tables["ConsentGuardTable"])
+    compared: list[str] = []
+    original = EffectDelivery.deliver_item
+
+    def deliver_item(self: EffectDelivery, item: OutboxItem) -> str:
+        stored = repository.get_outbox(item.outbox_id)
+        assert stored is not None
+        assert item == replace(stored, created_at=item.created_at)  # the one field delivery never reads
+        compared.append(item.outbox_id.split(":", 1)[0])
+        return original(self, item)
+
+    monkeypatch.setattr(EffectDelivery, "deliver_item", deliver_item)
     sends = _evaluate_counting_sends(stack, _batch_of_ten(stack))
+    assert sorted(set(compared)) == ["case", "report"] and len(compared) == 10
     assert {queue for _, queue in sends} == {"NotificationQueue"}
     assert stack.depth("EffectsQueue") == 0 and stack.depth("NotificationQueue") > 0
     assert sorted(e["detail-type"] for e in stack.enforcement_events()) == ["account.lock", "content.hide"]

@@ -65,4 +65,6 @@ def handle_evaluation_batch(event: Mapping[str, Any], remaining_ms: Callable[[],
     # what the batch's changes stored is delivered once the batch is done, within the invocation's time (what is
     # left: announced, ten per send)
     with inline_delivery().batched(remaining_ms):
-        return process_sqs_batch(event, handle_evaluation_message)
+        response = process_sqs_batch(event, handle_evaluation_message)
+        logger.remove_keys(["message_id"])  # what is delivered next is the batch's, not its last message's
+    return response

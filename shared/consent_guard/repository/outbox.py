@@ -1,5 +1,6 @@
 """The transactional outbox: one item per change that owes effects, written in the change's own transaction
-(`outbox_put` gives the action), read and advanced by the effects function, removed once every effect went out.
+(`outbox_put` gives the action), advanced by its deliverer (services/delivery.py: the evaluation function for what
+it committed, the effects function for what is announced, which reads it first), removed once every effect went out.
 
 The item carries a DueIndex timer (kind `outbox`): if the message that announces it is lost, or its delivery
 keeps failing, the scheduled re-review finds it and announces it again, so no committed effect is stranded."""

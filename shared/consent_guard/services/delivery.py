@@ -293,7 +293,9 @@ class InlineDelivery(Announcer):
     @contextmanager
     def batched(self, remaining_ms: Callable[[], int] | None = None) -> Iterator[None]:
         """As `Announcer.batched`; `remaining_ms` is the invocation's time left: below INLINE_RESERVE_MS, what is
-        left of the batch is announced instead of delivered, so delivering never runs the invocation out."""
+        left of the batch is announced instead of delivered. The reserve covers the normal case, not a call that
+        hangs through its SDK retries: if the invocation dies while delivering, the items not yet delivered are
+        not announced, and their timers bring them to the scheduled re-review (2 min grace, then its next run)."""
         self._remaining_ms = remaining_ms
         try:
             with super().batched():
@@ -302,10 +304,14 @@ class InlineDelivery(Announcer):
             self._remaining_ms = None
 
     def release(self, stored: list[Outbox]) -> None:
+        # what is not started here is announced first, so nothing that waits on a fan-out depends on this batch's
+        # own deliveries finishing in time
+        stored = [outbox for outbox in stored if outbox.effects]
+        now = [outbox for outbox in stored if self.delivery.delivers_at_once(outbox)]
+        self.announce_ids([outbox.outbox_id for outbox in stored if not self.delivery.delivers_at_once(outbox)])
         left: list[str] = []
-        for outbox in stored:
-            out_of_time = self._remaining_ms is not None and self._remaining_ms() < INLINE_RESERVE_MS
-            if out_of_time or not self.delivery.delivers_at_once(outbox):
+        for outbox in now:
+            if self._remaining_ms is not None and self._remaining_ms() < INLINE_RESERVE_MS:
                 left.append(outbox.outbox_id)
                 continue
             try:

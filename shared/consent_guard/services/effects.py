@@ -1,11 +1,12 @@
 """What a case change owes the world: notifications to reporters and the author, enforcement events to the
 platform, later statements, counters and bank entries. Derived from the change before it is stored and stored with
-it, as one outbox item in the change's own transaction (repository/outbox.py); delivered at least once by the
-effects function (services/delivery.py). Every effect has a stable id, so a repeat is recognised downstream.
+it, as one outbox item in the change's own transaction (repository/outbox.py); delivered at least once by
+services/delivery.py (in the evaluation function for what its decisions committed, in the effects function for
+what is announced to it). Every effect has a stable id, so a repeat is recognised downstream.
 
-Nothing here sends: the one path out is the outbox. After the commit `CaseWorkflow.announce` tells the effects
-queue that an item is ready (a hint for speed: if it is lost, the item's own timer brings it to the scheduled
-re-review, which announces it again)."""
+Nothing here sends: the one path out is the outbox. After the commit the `Announcer` tells the effects queue that
+an item is ready (a hint for speed: if it is lost, the item's own timer brings it to the scheduled re-review, which
+announces it again); the evaluation's `InlineDelivery` delivers it instead, and announces what it leaves."""
 
 from __future__ import annotations
 
