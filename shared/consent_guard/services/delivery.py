@@ -306,9 +306,16 @@ class InlineDelivery(Announcer):
     def release(self, stored: list[Outbox]) -> None:
         # what is not started here is announced first, so nothing that waits on a fan-out depends on this batch's
         # own deliveries finishing in time
-        stored = [outbox for outbox in stored if outbox.effects]
-        now = [outbox for outbox in stored if self.delivery.delivers_at_once(outbox)]
-        self.announce_ids([outbox.outbox_id for outbox in stored if not self.delivery.delivers_at_once(outbox)])
+        now: list[Outbox] = []
+        not_started: list[str] = []
+        for outbox in stored:
+            if not outbox.effects:
+                continue
+            if self.delivery.delivers_at_once(outbox):
+                now.append(outbox)
+            else:
+                not_started.append(outbox.outbox_id)
+        self.announce_ids(not_started)
         left: list[str] = []
         for outbox in now:
             if self._remaining_ms is not None and self._remaining_ms() < INLINE_RESERVE_MS:
