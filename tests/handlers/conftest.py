@@ -301,6 +301,17 @@ class Stack:
     def table(self) -> Any:
         return self.session.resource("dynamodb").Table(self.resources.tables["ConsentGuardTable"])
 
+    def stored_case_events(self, case_id: str | None = None) -> list[str]:
+        """The types of the case events in the table, in order (of one case, or of every case by sequence), read
+        from the stored items as the repository reads them (one item holds one change's events)."""
+        from consent_guard.models.items import events_from_item
+
+        items = [i for i in self.table().scan()["Items"] if i["type"] == "case_event"]
+        if case_id is not None:
+            items = [i for i in items if i["PK"] == f"CASE#{case_id}"]
+        events = [e for i in items for e in events_from_item(i)]
+        return [e.type.value for e in sorted(events, key=lambda e: (e.seq, e.case_id))]
+
 
 @pytest.fixture
 def stack(monkeypatch: pytest.MonkeyPatch, lambda_context: FakeLambdaContext) -> Iterator[Stack]:

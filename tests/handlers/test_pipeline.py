@@ -109,6 +109,31 @@ def test_a_public_figures_media_in_the_public_interest_stays_up(stack: Stack) ->
     assert stack.enforcement_events() == []
 
 
+def test_a_decision_and_its_enforcement_are_appended_as_one_event_item(stack: Stack) -> None:
+    """A change's events are one write (docs/data-model.md): the case's history still lists each event with its
+    own sequence number, and erasure rewrites an event that is not the item's first in place."""
+    from consent_guard.repository import CaseRepository
+
+    stack.post_context()
+    _, accepted, _ = stack.http(SUBMIT)
+    stack.run_pipeline()
+    case_id = accepted["case_id"]
+    stored = [i for i in stack.table().scan()["Items"] if i["type"] == "case_event" and i["PK"] == f"CASE#{case_id}"]
+    assert [i["SK"] for i in stored] == ["EVENT#00000001"] and "more" in stored[0]
+    status, view, _ = stack.http(
+        "case_api/get_case.json", path_params={"case_id": case_id}, sub="mod-1", groups=["moderators"]
+    )
+    assert status == 200
+    assert [(e["seq"], e["type"]) for e in view["events"]] == [(1, "evaluated"), (2, "enforcement_applied")]
+
+    repository = CaseRepository(stack.resources.tables["ConsentGuardTable"])
+    [events] = repository.case_event_items(case_id)
+    later = events[1]
+    redacted = [events[0], later.model_copy(update={"actor": "erased", "data": {**later.data, "note": None}})]
+    repository.redact_events(redacted)
+    assert repository.case_event_items(case_id) == [redacted]
+
+
 def test_redelivered_messages_produce_no_second_notification_or_case_change(stack: Stack) -> None:
     stack.post_context()
     _, _accepted, _ = stack.http(SUBMIT)
@@ -121,8 +146,7 @@ def test_redelivered_messages_produce_no_second_notification_or_case_change(stac
     evaluation.lambda_handler(stack.sqs_event("EvaluationQueue", [message]), stack.context)
     stack.run_pipeline()
 
-    events = [i for i in stack.table().scan()["Items"] if i["type"] == "case_event"]
-    assert [e["event_type"] for e in sorted(events, key=lambda e: e["seq"])] == ["evaluated", "enforcement_applied"]
+    assert stack.stored_case_events() == ["evaluated", "enforcement_applied"]
     assert sorted(n["kind"] for n in stack.inbox("user-alice")) == ["outcome", "receipt"]
     assert len(stack.inbox("user-bob")) == 1
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import zlib
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -438,27 +439,63 @@ def case_from_item(item: Item, texts: Item | None = None) -> Case:
 
 
 def event_to_item(event: CaseEvent) -> Item:
-    return {
-        **event_key(event.case_id, event.seq),
+    return events_to_item([event])
+
+
+def events_to_item(events: Sequence[CaseEvent]) -> Item:
+    """One change's events in one item, under the first event's key: a change pays one write for its history, not
+    one per event (a decision and its enforcement are two events, one transaction).
+
+    The first event is in the item's own attributes, exactly the form of an event stored alone (every item an
+    earlier release wrote is that form); the others, in order, in `more`. Their sequence numbers are the ones
+    after the first (a change's events take consecutive versions), so the next change's first key is free."""
+    first, *rest = events
+    if any(e.case_id != first.case_id or e.seq != first.seq + i for i, e in enumerate(events)):
+        raise ValueError("one item holds one case's consecutive events")
+    item: Item = {
+        **event_key(first.case_id, first.seq),
         "type": "case_event",
-        "case_id": event.case_id,
-        "seq": event.seq,
-        "event_type": event.type.value,
-        "at": iso(event.at),
-        "actor": event.actor,
-        "data": json.dumps(event.data, default=str, sort_keys=True),
+        "case_id": first.case_id,
+        "seq": first.seq,
+        "event_type": first.type.value,
+        "at": iso(first.at),
+        "actor": first.actor,
+        "data": json.dumps(first.data, default=str, sort_keys=True),
     }
+    if rest:
+        item["more"] = json.dumps(
+            [{"type": e.type.value, "at": iso(e.at), "actor": e.actor, "data": e.data} for e in rest],
+            default=str,
+            sort_keys=True,
+        )
+    return item
 
 
-def event_from_item(item: Item) -> CaseEvent:
-    return CaseEvent(
-        case_id=item["case_id"],
-        seq=int(item["seq"]),
-        type=item["event_type"],
-        at=parse_time(item["at"]),
-        actor=item["actor"],
-        data=json.loads(item.get("data", "{}")),
-    )
+def events_from_item(item: Item) -> list[CaseEvent]:
+    """The events of one stored item, in order (one for an item written alone or by an earlier release)."""
+    case_id, seq = str(item["case_id"]), int(item["seq"])
+    events = [
+        CaseEvent(
+            case_id=case_id,
+            seq=seq,
+            type=item["event_type"],
+            at=parse_time(item["at"]),
+            actor=item["actor"],
+            data=json.loads(item.get("data", "{}")),
+        )
+    ]
+    for i, more in enumerate(json.loads(item.get("more", "[]")), start=1):
+        events.append(
+            CaseEvent(
+                case_id=case_id,
+                seq=seq + i,
+                type=more["type"],
+                at=parse_time(more["at"]),
+                actor=more["actor"],
+                data=more.get("data", {}),
+            )
+        )
+    return events
 
 
 def strike_to_item(account_id: str, strike: Strike) -> Item:

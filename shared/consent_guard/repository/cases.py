@@ -94,7 +94,12 @@ class CasesRepository(TableAccess):
         return cases_of(self._batch_get(k for c in case_ids for k in (it.case_key(c), it.decision_texts_key(c))))
 
     def case_events(self, case_id: str) -> list[CaseEvent]:
-        events: list[CaseEvent] = []
+        """A case's history, in order."""
+        return [event for stored in self.case_event_items(case_id) for event in stored]
+
+    def case_event_items(self, case_id: str) -> list[list[CaseEvent]]:
+        """A case's history as stored: the events of each item (one change's), in order."""
+        stored: list[list[CaseEvent]] = []
         cursor: dict[str, Any] | None = None
         while True:
             kwargs: dict[str, Any] = {
@@ -106,10 +111,10 @@ class CasesRepository(TableAccess):
             if cursor:
                 kwargs["ExclusiveStartKey"] = cursor
             response = self._call("query", **kwargs)
-            events.extend(it.event_from_item(_py(i)) for i in response.get("Items", []))
+            stored.extend(it.events_from_item(_py(i)) for i in response.get("Items", []))
             cursor = response.get("LastEvaluatedKey")
             if not cursor:
-                return events
+                return stored
 
     def save_case_change(self, change: CaseChange) -> None:
         """Status item, appended events, evaluated reports and strikes: all or nothing, guarded by the version.
@@ -141,16 +146,8 @@ class CasesRepository(TableAccess):
             actions.append(texts)
         if change.outbox is not None and change.outbox.effects:
             actions.append(outbox_put(self.table_name, change.outbox, change.case.updated_at))
-        for event in change.events:
-            actions.append(
-                {
-                    "Put": {
-                        "TableName": self.table_name,
-                        "Item": _av(it.event_to_item(event)),
-                        "ConditionExpression": "attribute_not_exists(PK)",
-                    }
-                }
-            )
+        if change.events:
+            actions.append(events_put(self.table_name, change.events))
         for report_id, at in change.reports_evaluated:
             actions.append(
                 {
@@ -292,14 +289,34 @@ class CasesRepository(TableAccess):
             raise
         return True
 
-    def redact_event(self, event: CaseEvent) -> None:
-        """Rewrite a case event's actor and data (retention: who appealed, free-text notes)."""
+    def redact_events(self, stored: Sequence[CaseEvent]) -> None:
+        """Rewrite the actors and data of one stored item's events (retention: who appealed, free-text notes);
+        `stored` is one entry of case_event_items, redacted."""
+        item = it.events_to_item(stored)
+        names = {"#d": "data"}
+        values = {":actor": item["actor"], ":data": item["data"]}
+        update = "SET actor = :actor, #d = :data"
+        if "more" in item:
+            update += ", more = :more"
+            values[":more"] = item["more"]
         self._call(
             "update_item",
             TableName=self.table_name,
-            Key=_av(it.event_key(event.case_id, event.seq)),
-            UpdateExpression="SET actor = :actor, #d = :data",
-            ConditionExpression="attribute_exists(PK)",
-            ExpressionAttributeNames={"#d": "data"},
-            ExpressionAttributeValues=_av({":actor": event.actor, ":data": it.event_to_item(event)["data"]}),
+            Key=_av(it.event_key(stored[0].case_id, stored[0].seq)),
+            UpdateExpression=update,
+            # the item holds exactly these events: a rewrite never drops or adds one
+            ConditionExpression="attribute_exists(PK)" + (" AND attribute_exists(more)" if "more" in item else ""),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=_av(values),
         )
+
+
+def events_put(table_name: str, events: Sequence[CaseEvent]) -> dict[str, Any]:
+    """The transaction action appending a change's events: one item (models/items.py, events_to_item)."""
+    return {
+        "Put": {
+            "TableName": table_name,
+            "Item": _av(it.events_to_item(events)),
+            "ConditionExpression": "attribute_not_exists(PK)",
+        }
+    }

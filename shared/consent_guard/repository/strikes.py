@@ -7,7 +7,7 @@ from typing import Any
 from consent_guard.models import items as it
 from consent_guard.models.domain import Strike
 from consent_guard.repository.base import TableAccess, TransactionRejected, _av, _py, _raise_if_case_changed
-from consent_guard.repository.cases import CaseChange, texts_action
+from consent_guard.repository.cases import CaseChange, events_put, texts_action
 from consent_guard.repository.outbox import outbox_put
 
 
@@ -48,16 +48,7 @@ class StrikesRepository(TableAccess):
                 if change.outbox is not None and change.outbox.effects
                 else []
             ),
-            *(
-                {
-                    "Put": {
-                        "TableName": self.table_name,
-                        "Item": _av(it.event_to_item(event)),
-                        "ConditionExpression": "attribute_not_exists(PK)",
-                    }
-                }
-                for event in change.events
-            ),
+            *([events_put(self.table_name, change.events)] if change.events else []),
             {
                 "Update": {
                     "TableName": self.table_name,

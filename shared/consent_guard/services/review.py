@@ -621,10 +621,10 @@ class ReReviewService(CaseWorkflow):
             fingerprint = digest("report", report.reporter_id, report.post_id, report.category)
             if self.repository.erase_report(report, fingerprint, at, ERASED):
                 run.summary.reports_erased += 1
-        for event in self.repository.case_events(case.case_id):
-            redacted = _redacted(event)
-            if redacted != event:
-                self.repository.redact_event(redacted)
+        for stored in self.repository.case_event_items(case.case_id):
+            redacted = [_redacted(event) for event in stored]
+            if redacted != stored:
+                self.repository.redact_events(redacted)
         updated = leased.model_copy(
             update={
                 "version": case.version + 1,
