@@ -112,6 +112,7 @@ def test_a_public_figures_media_in_the_public_interest_stays_up(stack: Stack) ->
 def test_a_decision_and_its_enforcement_are_appended_as_one_event_item(stack: Stack) -> None:
     """A change's events are one write (docs/data-model.md): the case's history still lists each event with its
     own sequence number, and erasure rewrites an event that is not the item's first in place."""
+    from consent_guard.errors import VersionConflict
     from consent_guard.repository import CaseRepository
 
     stack.post_context()
@@ -130,7 +131,15 @@ def test_a_decision_and_its_enforcement_are_appended_as_one_event_item(stack: St
     [events] = repository.case_event_items(case_id)
     later = events[1]
     redacted = [events[0], later.model_copy(update={"actor": "erased", "data": {**later.data, "note": None}})]
-    repository.redact_events(redacted)
+    with pytest.raises(ValueError):
+        repository.redact_events(events, redacted[:1])  # a rewrite that would drop an event
+    repository.redact_events(events, redacted)
+    assert repository.case_event_items(case_id) == [redacted]
+    # written only over the item as it was read: a rewrite from a stale read reverts nothing
+    with pytest.raises(VersionConflict):
+        repository.redact_events(events, events)
+    with pytest.raises(VersionConflict):
+        repository.redact_events([events[0]], [events[0]])  # read as one event: the item holds two
     assert repository.case_event_items(case_id) == [redacted]
 
 

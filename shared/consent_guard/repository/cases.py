@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from consent_guard.errors import NotFound
+from consent_guard.errors import NotFound, VersionConflict
 from consent_guard.models import items as it
 from consent_guard.models.domain import Case, CaseEvent, Report, Strike
 from consent_guard.models.effects import Outbox
@@ -289,26 +289,38 @@ class CasesRepository(TableAccess):
             raise
         return True
 
-    def redact_events(self, stored: Sequence[CaseEvent]) -> None:
-        """Rewrite the actors and data of one stored item's events (retention: who appealed, free-text notes);
-        `stored` is one entry of case_event_items, redacted."""
-        item = it.events_to_item(stored)
-        names = {"#d": "data"}
-        values = {":actor": item["actor"], ":data": item["data"]}
+    def redact_events(self, stored: Sequence[CaseEvent], redacted: Sequence[CaseEvent]) -> None:
+        """Rewrite one stored item's events (retention: who appealed, free-text notes): `stored` is an entry of
+        case_event_items as read, `redacted` the same events with actors and data redacted. The write is
+        conditional on the item still holding exactly what was read, so it never drops, adds or reverts an event;
+        VersionConflict when it does not (the erasure is retried by its lease)."""
+        if [(e.case_id, e.seq, e.type) for e in stored] != [(e.case_id, e.seq, e.type) for e in redacted]:
+            raise ValueError("a redaction rewrites the events it read, no other")
+        before, after = it.events_to_item(stored), it.events_to_item(redacted)
+        values = {":actor": after["actor"], ":data": after["data"], ":read_actor": before["actor"]}
+        values[":read_data"] = before["data"]
         update = "SET actor = :actor, #d = :data"
-        if "more" in item:
+        condition = "actor = :read_actor AND #d = :read_data"
+        if "more" in before:
             update += ", more = :more"
-            values[":more"] = item["more"]
-        self._call(
-            "update_item",
-            TableName=self.table_name,
-            Key=_av(it.event_key(stored[0].case_id, stored[0].seq)),
-            UpdateExpression=update,
-            # the item holds exactly these events: a rewrite never drops or adds one
-            ConditionExpression="attribute_exists(PK)" + (" AND attribute_exists(more)" if "more" in item else ""),
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=_av(values),
-        )
+            condition += " AND more = :read_more"
+            values |= {":more": after["more"], ":read_more": before["more"]}
+        else:
+            condition += " AND attribute_not_exists(more)"
+        try:
+            self._call(
+                "update_item",
+                TableName=self.table_name,
+                Key=_av(it.event_key(stored[0].case_id, stored[0].seq)),
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#d": "data"},
+                ExpressionAttributeValues=_av(values),
+            )
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                raise VersionConflict("the case's events changed since they were read") from None
+            raise
 
 
 def events_put(table_name: str, events: Sequence[CaseEvent]) -> dict[str, Any]:

@@ -621,10 +621,8 @@ class ReReviewService(CaseWorkflow):
             fingerprint = digest("report", report.reporter_id, report.post_id, report.category)
             if self.repository.erase_report(report, fingerprint, at, ERASED):
                 run.summary.reports_erased += 1
-        for stored in self.repository.case_event_items(case.case_id):
-            redacted = [_redacted(event) for event in stored]
-            if redacted != stored:
-                self.repository.redact_events(redacted)
+        for stored, redacted in redactions(self.repository.case_event_items(case.case_id)):
+            self.repository.redact_events(stored, redacted)
         updated = leased.model_copy(
             update={
                 "version": case.version + 1,
@@ -646,6 +644,17 @@ class ReReviewService(CaseWorkflow):
         )
         logger.info("personal data of the case's reports erased", case_id=case.case_id, reports=len(reports))
         run.summary.count("retention")
+
+
+def redactions(items: Sequence[Sequence[CaseEvent]]) -> list[tuple[list[CaseEvent], list[CaseEvent]]]:
+    """The stored event items erasure must rewrite, each as (as read, redacted): any item with an event that
+    holds personal data, wherever it sits in the item."""
+    out = []
+    for stored in items:
+        redacted = [_redacted(event) for event in stored]
+        if redacted != list(stored):
+            out.append((list(stored), redacted))
+    return out
 
 
 def _redacted(event: CaseEvent) -> CaseEvent:
