@@ -35,7 +35,7 @@ def test_a_decision_and_its_enforcement_are_one_item_that_reads_back_as_both() -
 
 def test_an_event_alone_is_stored_exactly_as_before_and_items_of_earlier_releases_read() -> None:
     event = _event(1, EventType.EVALUATED, to_state="actioned", seen=datetime(2026, 1, 1, tzinfo=UTC))
-    item = it.event_to_item(event)
+    item = it.events_to_item([event])
     assert "more" not in item
     # an item as an earlier release wrote it, one per event
     earlier = {
@@ -57,7 +57,7 @@ def test_one_item_is_one_smaller_write_than_two() -> None:
     decided = _event(2, EventType.EVALUATED, to_state="actioned", rule_ids=["PIM-8", "PIM-A1"])
     applied = _event(3, EventType.ENFORCEMENT_APPLIED, enforcement="warn", measures=["content.hide"])
     together = len(json.dumps(it.events_to_item([decided, applied])))
-    apart = len(json.dumps(it.event_to_item(decided))) + len(json.dumps(it.event_to_item(applied)))
+    apart = len(json.dumps(it.events_to_item([decided]))) + len(json.dumps(it.events_to_item([applied])))
     assert together < apart < 1024  # one write unit instead of two (four instead of two in a transaction)
 
 

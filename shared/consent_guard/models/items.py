@@ -438,10 +438,6 @@ def case_from_item(item: Item, texts: Item | None = None) -> Case:
     )
 
 
-def event_to_item(event: CaseEvent) -> Item:
-    return events_to_item([event])
-
-
 def events_to_item(events: Sequence[CaseEvent]) -> Item:
     """One change's events in one item, under the first event's key: a change pays one write for its history, not
     one per event (a decision and its enforcement are two events, one transaction).
@@ -473,29 +469,23 @@ def events_to_item(events: Sequence[CaseEvent]) -> Item:
 
 def events_from_item(item: Item) -> list[CaseEvent]:
     """The events of one stored item, in order (one for an item written alone or by an earlier release)."""
-    case_id, seq = str(item["case_id"]), int(item["seq"])
-    events = [
+    first = {
+        "type": item["event_type"],
+        "at": item["at"],
+        "actor": item["actor"],
+        "data": json.loads(item.get("data", "{}")),
+    }
+    return [
         CaseEvent(
-            case_id=case_id,
-            seq=seq,
-            type=item["event_type"],
-            at=parse_time(item["at"]),
-            actor=item["actor"],
-            data=json.loads(item.get("data", "{}")),
+            case_id=str(item["case_id"]),
+            seq=int(item["seq"]) + i,
+            type=e["type"],
+            at=parse_time(e["at"]),
+            actor=e["actor"],
+            data=e.get("data", {}),
         )
+        for i, e in enumerate([first, *json.loads(item.get("more", "[]"))])
     ]
-    for i, more in enumerate(json.loads(item.get("more", "[]")), start=1):
-        events.append(
-            CaseEvent(
-                case_id=case_id,
-                seq=seq + i,
-                type=more["type"],
-                at=parse_time(more["at"]),
-                actor=more["actor"],
-                data=more.get("data", {}),
-            )
-        )
-    return events
 
 
 def strike_to_item(account_id: str, strike: Strike) -> Item:

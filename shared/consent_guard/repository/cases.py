@@ -297,8 +297,12 @@ class CasesRepository(TableAccess):
         if [(e.case_id, e.seq, e.type) for e in stored] != [(e.case_id, e.seq, e.type) for e in redacted]:
             raise ValueError("a redaction rewrites the events it read, no other")
         before, after = it.events_to_item(stored), it.events_to_item(redacted)
-        values = {":actor": after["actor"], ":data": after["data"], ":read_actor": before["actor"]}
-        values[":read_data"] = before["data"]
+        values = {
+            ":actor": after["actor"],
+            ":data": after["data"],
+            ":read_actor": before["actor"],
+            ":read_data": before["data"],
+        }
         update = "SET actor = :actor, #d = :data"
         condition = "actor = :read_actor AND #d = :read_data"
         if "more" in before:
